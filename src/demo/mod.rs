@@ -1,0 +1,1 @@
+//! The built-in demo shop: a website and JSON API on loopback, with bundled specs.

@@ -1,0 +1,23 @@
+//! dcrawl — a declarative application-level monitoring crawler.
+//!
+//! Data flows through the modules in this order:
+//!
+//! 1. [`spec`] loads YAML spec files, interpolates `${VAR}`, validates everything at once with
+//!    `FILE:LINE:COLUMN` diagnostics and compiles the result into the [`model`].
+//! 2. [`runner`] runs targets concurrently (once for `check`).
+//! 3. [`fetch`] performs the HTTP request under global and per-host bounds, with whole-body
+//!    timeouts, size limits, redirects and retries.
+//! 4. [`evaluate`] checks the response against the expectations (status, headers, body, HTML via
+//!    CSS selectors, JSON via JSONPath, TLS) and extracts values.
+//! 5. [`result`] holds the verdicts, which [`report`] renders for people and machines.
+//!
+//! [`demo`] serves a small built-in shop used by `dcrawl demo` and the tests.
+
+pub mod demo;
+pub mod evaluate;
+pub mod fetch;
+pub mod model;
+pub mod report;
+pub mod result;
+pub mod runner;
+pub mod spec;

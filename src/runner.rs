@@ -1,0 +1,1 @@
+//! Running targets: every target concurrently, bounded by the fetcher.
