@@ -15,6 +15,15 @@ use url::Url;
 
 pub use crate::spec::schedule::Schedule;
 
+/// Default whole-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default largest accepted body: 10 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+/// Default redirect limit.
+pub const DEFAULT_FOLLOW_REDIRECTS: u32 = 10;
+/// Default schedule of a spec.
+pub const DEFAULT_SCHEDULE: &str = "@every 1m";
+
 /// Everything loaded from the spec files, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -78,6 +87,28 @@ pub struct Target {
 }
 
 impl Target {
+    /// A target with every default of the contract: GET, status 2xx, 10 s timeout, no retries,
+    /// 10 MiB body limit, 10 redirects, TLS verified, `@every 1m`.
+    pub fn new(spec: &str, name: &str, url: Url) -> Target {
+        Target {
+            spec: spec.to_string(),
+            name: name.to_string(),
+            url,
+            method: reqwest::Method::GET,
+            headers: Vec::new(),
+            body: None,
+            schedule: Schedule::every(Duration::from_secs(60)),
+            timeout: DEFAULT_TIMEOUT,
+            retries: 0,
+            max_body: DEFAULT_MAX_BODY,
+            follow_redirects: DEFAULT_FOLLOW_REDIRECTS,
+            tls_verify: true,
+            expect: Expect::default(),
+            extract: Vec::new(),
+            secrets: Arc::from(Vec::new()),
+        }
+    }
+
     /// `spec/target`, the id used in logs and output.
     pub fn id(&self) -> String {
         format!("{}/{}", self.spec, self.name)

@@ -5,6 +5,7 @@
 //! value (interpolating `${VAR}`), collecting every problem as a positioned [`Diagnostic`].
 
 pub mod diag;
+pub mod exprs;
 pub mod schedule;
 pub mod units;
 

@@ -96,6 +96,15 @@ impl Schedule {
         })
     }
 
+    /// `@every d` (d is clamped to at least 1 s).
+    pub fn every(d: Duration) -> Schedule {
+        let d = d.max(Duration::from_secs(1));
+        Schedule {
+            source: format!("@every {}", humantime::format_duration(d)),
+            kind: Kind::Every(d),
+        }
+    }
+
     /// The fixed interval of an `@every` schedule.
     pub fn interval(&self) -> Option<Duration> {
         match self.kind {
