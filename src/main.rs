@@ -1,1 +1,275 @@
-fn main() {}
+//! The `dcrawl` command: thin wiring of the library's stages to the CLI of CONTRACT §4.
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use dcrawl::fetch::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST, FetchOptions, Fetcher};
+use dcrawl::model::{Config, Target};
+use dcrawl::report::{self, Summary};
+use dcrawl::spec::{self, Diagnostics};
+
+/// Exit codes of CONTRACT §4.
+const EXIT_OK: u8 = 0;
+const EXIT_CHECK_FAILED: u8 = 1;
+const EXIT_INVALID: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "dcrawl",
+    version,
+    about = "Declarative application-level monitoring crawler"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load and validate spec (and alert) files; print every error as FILE:LINE:COLUMN.
+    Validate {
+        /// Spec file or folder (repeatable).
+        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
+        specs: Vec<PathBuf>,
+        /// Alert routing file or folder (repeatable).
+        #[arg(long = "alerts", value_name = "PATH", default_value = "alerts")]
+        alerts: Vec<PathBuf>,
+    },
+    /// Run every target once and report; exit 1 if any check failed.
+    Check {
+        /// Spec file or folder (repeatable).
+        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
+        specs: Vec<PathBuf>,
+        /// Only the spec with this name.
+        #[arg(long, value_name = "NAME")]
+        spec: Option<String>,
+        /// Only targets with this name.
+        #[arg(long, value_name = "NAME")]
+        target: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Start the built-in demo shop and check it with the bundled specs.
+    Demo {
+        /// Address of the status page (used once the daemon runs the demo).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(clap::Args)]
+struct Limits {
+    /// Requests in flight in all.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = positive)]
+    concurrency: usize,
+    /// Requests in flight per host.
+    #[arg(long = "per-host", value_name = "N", default_value_t = DEFAULT_PER_HOST, value_parser = positive)]
+    per_host: usize,
+}
+
+/// A whole number of at least 1.
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of at least 1, found {s:?}"
+        )),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("dcrawl: {e:#}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Validate { specs, alerts: _ } => Ok(validate(&specs)),
+        Command::Check {
+            specs,
+            spec,
+            target,
+            format,
+            limits,
+        } => {
+            let config = match spec::load_paths(&specs, &spec::process_env) {
+                Ok(c) => c,
+                Err(d) => return Ok(print_diagnostics(&d)),
+            };
+            let targets = match select(&config, spec.as_deref(), target.as_deref()) {
+                Ok(t) => t,
+                Err(msg) => {
+                    eprintln!("dcrawl: {msg}");
+                    return Ok(EXIT_INVALID);
+                }
+            };
+            let options = FetchOptions {
+                concurrency: limits.concurrency,
+                per_host: limits.per_host,
+            };
+            runtime()?.block_on(check(targets, options, format))
+        }
+        Command::Demo { listen: _ } => runtime()?.block_on(demo()),
+    }
+}
+
+fn print_diagnostics(d: &Diagnostics) -> u8 {
+    eprintln!("{d}");
+    eprintln!(
+        "{} error{} found; nothing was run",
+        d.len(),
+        if d.len() == 1 { "" } else { "s" }
+    );
+    EXIT_INVALID
+}
+
+fn validate(specs: &[PathBuf]) -> u8 {
+    match spec::load_paths(specs, &spec::process_env) {
+        Ok(config) => {
+            let targets = config.targets().count();
+            println!("{} specs, {} targets OK", config.specs.len(), targets);
+            EXIT_OK
+        }
+        Err(d) => print_diagnostics(&d),
+    }
+}
+
+/// The targets `--spec` / `--target` select; an unknown name is a usage error.
+fn select(
+    config: &Config,
+    spec: Option<&str>,
+    target: Option<&str>,
+) -> Result<Vec<Arc<Target>>, String> {
+    if let Some(name) = spec
+        && !config.specs.iter().any(|s| s.name == name)
+    {
+        let known: Vec<&str> = config.specs.iter().map(|s| s.name.as_str()).collect();
+        return Err(format!(
+            "no spec named {name:?} (specs: {})",
+            known.join(", ")
+        ));
+    }
+    let chosen: Vec<Arc<Target>> = config
+        .targets()
+        .filter(|t| spec.is_none_or(|s| t.spec == s) && target.is_none_or(|n| t.name == n))
+        .map(|t| Arc::new(t.clone()))
+        .collect();
+    if chosen.is_empty() {
+        return Err(match target {
+            Some(name) => format!("no target named {name:?} in the selected specs"),
+            None => "the selected specs have no targets".to_string(),
+        });
+    }
+    Ok(chosen)
+}
+
+async fn check(
+    targets: Vec<Arc<Target>>,
+    options: FetchOptions,
+    format: Format,
+) -> anyhow::Result<u8> {
+    let fetcher = Arc::new(Fetcher::new(options).context("building the HTTP client")?);
+    let started = Instant::now();
+    let show_progress =
+        format == Format::Text && std::io::stderr().is_terminal() && targets.len() > 1;
+    let bar = if show_progress {
+        let bar = indicatif::ProgressBar::new(targets.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} targets checked {wide_bar} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let results = dcrawl::runner::run_once(fetcher, targets, |_| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    })
+    .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match format {
+        Format::Json => println!("{}", report::json::render(&results)),
+        Format::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let style = report::text::Style { color };
+            print!(
+                "{}",
+                report::text::render(&results, started.elapsed(), style)
+            );
+        }
+    }
+    Ok(if Summary::of(&results).all_ok() {
+        EXIT_OK
+    } else {
+        EXIT_CHECK_FAILED
+    })
+}
+
+async fn demo() -> anyhow::Result<u8> {
+    let addr = dcrawl::demo::site::spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("starting the demo site on 127.0.0.1")?;
+    let base = format!("http://{addr}");
+    println!(
+        "dcrawl demo: a small shop is running at {base}/ (products, a JSON API, one broken page)\n"
+    );
+    let sources = dcrawl::demo::bundled_specs(&base);
+    let config = spec::load_sources(&sources, &|_| None)
+        .map_err(|d| anyhow::anyhow!("the bundled demo specs are invalid:\n{d}"))?;
+    let targets: Vec<Arc<Target>> = config.targets().map(|t| Arc::new(t.clone())).collect();
+    println!(
+        "Checking {} targets from the bundled specs once:\n",
+        targets.len()
+    );
+    check(targets, FetchOptions::default(), Format::Text).await?;
+    println!(
+        "\nThe failure above is on purpose: /products/7 lost its price.\n\
+         Next: write your own spec (see specs/ and docs/spec-reference.md), then\n  \
+         dcrawl validate --specs specs\n  dcrawl check --specs specs [--format json]"
+    );
+    Ok(EXIT_OK)
+}

@@ -1,1 +1,46 @@
-//! Rendering results for people (text) and machines (JSON).
+//! Rendering results for people ([`text`]) and machines ([`json`]).
+
+pub mod json;
+pub mod text;
+
+use crate::result::{CheckResult, Outcome};
+
+/// Counts of each outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Targets whose every assertion held.
+    pub success: usize,
+    /// Targets with a failed assertion.
+    pub failure: usize,
+    /// Targets with no usable response.
+    pub error: usize,
+}
+
+impl Summary {
+    /// Count the outcomes of `results`.
+    pub fn of(results: &[CheckResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.outcome {
+                Outcome::Success => s.success += 1,
+                Outcome::Failure => s.failure += 1,
+                Outcome::Error => s.error += 1,
+            }
+        }
+        s
+    }
+
+    /// Did everything pass?
+    pub fn all_ok(&self) -> bool {
+        self.failure == 0 && self.error == 0
+    }
+}
+
+/// Format an extracted value: integers without a fraction, others as they are.
+pub fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}

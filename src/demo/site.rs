@@ -1,0 +1,127 @@
+//! The demo shop served with axum: HTML pages, a JSON API, and one broken page.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+/// The catalogue: (id, name, price in cents).
+const PRODUCTS: [(u32, &str, u32); 12] = [
+    (1, "Espresso cup", 850),
+    (2, "Latte glass", 1200),
+    (3, "Milk jug", 1999),
+    (4, "Tamper", 2450),
+    (5, "Grinder", 12900),
+    (6, "Scale", 3499),
+    (7, "Kettle", 5900),
+    (8, "Filter papers", 499),
+    (9, "Dripper", 2200),
+    (10, "Beans 1kg", 2890),
+    (11, "Knock box", 1750),
+    (12, "Cleaning tabs", 999),
+];
+
+/// The product whose page is broken: no price, and an error banner.
+pub const BROKEN_PRODUCT: u32 = 7;
+
+fn price(cents: u32) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
+fn page(title: &str, main: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+         <header><a class=\"logo\" href=\"/\">Demo Shop</a><nav><a href=\"/products\">Products</a> \
+         <a href=\"/api/health\">API health</a></nav></header><main>{main}</main></body></html>"
+    ))
+}
+
+async fn home() -> Html<String> {
+    page(
+        "Demo Shop",
+        "<h1>Welcome to the Demo Shop</h1><p>Coffee gear, checked by dcrawl.</p>",
+    )
+}
+
+async fn products() -> Html<String> {
+    let items: String = PRODUCTS
+        .iter()
+        .map(|(id, name, cents)| {
+            format!(
+                "<li><a href=\"/products/{id}\">{name}</a> <span class=\"price\">{}</span></li>",
+                price(*cents)
+            )
+        })
+        .collect();
+    page(
+        "Products",
+        &format!("<h1>Products</h1><ul class=\"products\">{items}</ul>"),
+    )
+}
+
+async fn product(Path(id): Path<u32>) -> Response {
+    let Some((_, name, cents)) = PRODUCTS.iter().find(|(pid, _, _)| *pid == id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Not found", "<h1>No such product</h1>"),
+        )
+            .into_response();
+    };
+    if id == BROKEN_PRODUCT {
+        let main = format!(
+            "<h1>{name}</h1><div class=\"error-banner\">Exception: price service unavailable</div>"
+        );
+        return page(name, &main).into_response();
+    }
+    let main = format!(
+        "<h1>{name}</h1><p>Price: <span class=\"price\">{}</span></p>",
+        price(*cents)
+    );
+    page(name, &main).into_response()
+}
+
+async fn api_health() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"status": "ok", "db": {"latency_ms": 12}, "queue": {"depth": 3}}).to_string(),
+    )
+}
+
+async fn api_products() -> impl IntoResponse {
+    let items: Vec<_> = PRODUCTS
+        .iter()
+        .map(
+            |(id, name, cents)| json!({"id": id, "name": name, "price": f64::from(*cents) / 100.0}),
+        )
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "items": items }).to_string(),
+    )
+}
+
+/// The demo shop's routes.
+pub fn router() -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/products", get(products))
+        .route("/products/{id}", get(product))
+        .route("/api/health", get(api_health))
+        .route("/api/products", get(api_products))
+}
+
+/// Serve the shop on `addr` (port 0 = any free port) in a background task; returns the address.
+pub async fn spawn(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router()).await {
+            tracing::error!(error = %e, "demo site stopped");
+        }
+    });
+    Ok(local)
+}

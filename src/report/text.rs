@@ -1,0 +1,110 @@
+//! `check` text output: one line per target, its failures below it, then a summary.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::{Summary, format_number};
+use crate::result::{CheckResult, Outcome};
+
+/// Text rendering options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// Use ANSI colours (a terminal without NO_COLOR).
+    pub color: bool,
+}
+
+/// Human-friendly duration: `41 ms`, `1.25 s`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
+fn paint(style: Style, code: &str, text: &str) -> String {
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Render one result: the target line, then its error, failures and extracted values indented.
+pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
+    let (word, color) = match r.outcome {
+        Outcome::Success => ("ok   ", "32"),
+        Outcome::Failure => ("FAIL ", "31;1"),
+        Outcome::Error => ("ERROR", "33;1"),
+    };
+    let id = format!("{}/{}", r.spec, r.target);
+    let status = r
+        .status
+        .map_or_else(|| "---".to_string(), |s| s.to_string());
+    let mut out = format!(
+        "{} {id:<id_width$}  {status:>3}  {:>9}\n",
+        paint(style, color, word),
+        format_duration(r.duration)
+    );
+    if let Some(reason) = &r.error {
+        let _ = writeln!(out, "      error: {reason}");
+    }
+    for f in &r.failures {
+        let _ = writeln!(
+            out,
+            "      {}: {}",
+            f.assertion,
+            strip_id(&f.assertion, &f.message)
+        );
+    }
+    if !r.extracted.is_empty() {
+        let values: Vec<String> = r
+            .extracted
+            .iter()
+            .map(|(k, v)| format!("{k}={}", format_number(*v)))
+            .collect();
+        let _ = writeln!(out, "      extracted: {}", values.join(" "));
+    }
+    if r.outcome != Outcome::Success {
+        let _ = writeln!(out, "      url: {}", r.url);
+    }
+    out
+}
+
+/// Messages may start with their own assertion id; avoid printing it twice.
+fn strip_id<'a>(id: &str, message: &'a str) -> &'a str {
+    message
+        .strip_prefix(id)
+        .map(|m| m.trim_start_matches(':').trim_start())
+        .unwrap_or(message)
+}
+
+/// The closing summary line.
+pub fn render_summary(results: &[CheckResult], elapsed: Duration) -> String {
+    let s = Summary::of(results);
+    format!(
+        "{} target{}: {} success, {} failure, {} error in {}\n",
+        results.len(),
+        if results.len() == 1 { "" } else { "s" },
+        s.success,
+        s.failure,
+        s.error,
+        format_duration(elapsed)
+    )
+}
+
+/// Render every result and the summary.
+pub fn render(results: &[CheckResult], elapsed: Duration, style: Style) -> String {
+    let width = results
+        .iter()
+        .map(|r| r.spec.len() + r.target.len() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for r in results {
+        out.push_str(&render_result(r, width, style));
+    }
+    out.push_str(&render_summary(results, elapsed));
+    out
+}
