@@ -16,6 +16,7 @@
 pub mod demo;
 pub mod evaluate;
 pub mod fetch;
+pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod result;

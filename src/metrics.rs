@@ -1,0 +1,570 @@
+//! Prometheus metrics of CONTRACT §6, through the official `prometheus-client`.
+//!
+//! Served as OpenMetrics when the scraper asks for it and as the classic text format otherwise.
+//! A target's series are tracked so that all of them disappear when it is removed at reload.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::result::CheckResult;
+
+/// Content-Type of the OpenMetrics exposition.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Content-Type of the classic Prometheus text exposition.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// `{spec, target}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetLabels {
+    /// Spec name.
+    pub spec: String,
+    /// Target name.
+    pub target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    spec: String,
+    target: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AssertionLabels {
+    spec: String,
+    target: String,
+    assertion: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NameLabels {
+    spec: String,
+    target: String,
+    name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabels {
+    channel: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: String,
+}
+
+/// Label values a target has used, so that its series can be removed with it.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Assertion ids that have failed at least once.
+    assertions: BTreeSet<String>,
+    /// Extracted value names that were set.
+    extracted: BTreeSet<String>,
+    /// Crawl page result labels that were set.
+    crawl: BTreeSet<String>,
+}
+
+/// Every dcrawl metric, registered once.
+pub struct Metrics {
+    /// The registry all metrics are encoded from.
+    registry: Registry,
+    check_success: Family<TargetLabels, Gauge>,
+    check_duration: Family<TargetLabels, Histogram, fn() -> Histogram>,
+    checks: Family<ResultLabels, Counter>,
+    assertion_failures: Family<AssertionLabels, Counter>,
+    http_status_code: Family<TargetLabels, Gauge>,
+    response_size: Family<TargetLabels, Gauge>,
+    last_run: Family<TargetLabels, FloatGauge>,
+    tls_expiry: Family<TargetLabels, Gauge>,
+    extracted: Family<NameLabels, FloatGauge>,
+    crawl_pages: Family<ResultLabels, Gauge>,
+    skipped_runs: Family<TargetLabels, Counter>,
+    alert_firing: Family<TargetLabels, Gauge>,
+    notifications: Family<ChannelLabels, Counter>,
+    notifications_pending: Gauge,
+    config_reload_success: Gauge,
+    config_reload_timestamp: FloatGauge,
+    targets: Gauge,
+    /// Series each target has created, keyed by (spec, target).
+    seen: Mutex<HashMap<(String, String), Seen>>,
+}
+
+fn duration_histogram() -> Histogram {
+    // 5 ms .. ~41 s in 14 doubling buckets.
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Register every metric of CONTRACT §6.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            check_success: Family::default(),
+            check_duration: Family::new_with_constructor(duration_histogram),
+            checks: Family::default(),
+            assertion_failures: Family::default(),
+            http_status_code: Family::default(),
+            response_size: Family::default(),
+            last_run: Family::default(),
+            tls_expiry: Family::default(),
+            extracted: Family::default(),
+            crawl_pages: Family::default(),
+            skipped_runs: Family::default(),
+            alert_firing: Family::default(),
+            notifications: Family::default(),
+            notifications_pending: Gauge::default(),
+            config_reload_success: Gauge::default(),
+            config_reload_timestamp: FloatGauge::default(),
+            targets: Gauge::default(),
+            seen: Mutex::new(HashMap::new()),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "dcrawl_check_success",
+            "1 if the target's last check succeeded, else 0",
+            m.check_success.clone(),
+        );
+        r.register(
+            "dcrawl_check_duration_seconds",
+            "Time to the full response body of each check",
+            m.check_duration.clone(),
+        );
+        r.register(
+            "dcrawl_checks",
+            "Check runs by result (success, failure, error)",
+            m.checks.clone(),
+        );
+        r.register(
+            "dcrawl_assertion_failures",
+            "Failed assertions by assertion id",
+            m.assertion_failures.clone(),
+        );
+        r.register(
+            "dcrawl_http_status_code",
+            "HTTP status of the target's last response (0: none)",
+            m.http_status_code.clone(),
+        );
+        r.register(
+            "dcrawl_response_size_bytes",
+            "Decompressed body size of the last response",
+            m.response_size.clone(),
+        );
+        r.register(
+            "dcrawl_last_run_timestamp_seconds",
+            "Unix time the target's last check started",
+            m.last_run.clone(),
+        );
+        r.register(
+            "dcrawl_tls_cert_expiry_timestamp_seconds",
+            "Unix time the leaf TLS certificate expires",
+            m.tls_expiry.clone(),
+        );
+        r.register(
+            "dcrawl_extracted_value",
+            "Value extracted by the target's `extract` entry `name`",
+            m.extracted.clone(),
+        );
+        r.register(
+            "dcrawl_crawl_pages",
+            "Pages of the last crawl run by result (ok, failed)",
+            m.crawl_pages.clone(),
+        );
+        r.register(
+            "dcrawl_skipped_runs",
+            "Scheduled runs skipped because the previous run was still in flight",
+            m.skipped_runs.clone(),
+        );
+        r.register(
+            "dcrawl_alert_firing",
+            "1 while the target's alert is firing, else 0",
+            m.alert_firing.clone(),
+        );
+        r.register(
+            "dcrawl_notifications",
+            "Notification delivery attempts by channel and result (sent, failed)",
+            m.notifications.clone(),
+        );
+        r.register(
+            "dcrawl_notifications_pending",
+            "Notifications waiting in the outbox",
+            m.notifications_pending.clone(),
+        );
+        r.register(
+            "dcrawl_config_reload_success",
+            "1 if the last configuration (re)load succeeded, else 0",
+            m.config_reload_success.clone(),
+        );
+        r.register(
+            "dcrawl_config_reload_timestamp_seconds",
+            "Unix time of the last successful configuration load",
+            m.config_reload_timestamp.clone(),
+        );
+        r.register(
+            "dcrawl_targets",
+            "Targets this instance checks",
+            m.targets.clone(),
+        );
+        let build_info: Family<VersionLabels, Gauge> = Family::default();
+        build_info
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            })
+            .set(1);
+        r.register(
+            "dcrawl_build_info",
+            "Always 1; the version label says which dcrawl runs",
+            build_info,
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Record one check result of a target.
+    pub fn record(&self, r: &CheckResult) {
+        let t = TargetLabels {
+            spec: r.spec.clone(),
+            target: r.target.clone(),
+        };
+        let success = r.outcome == crate::result::Outcome::Success;
+        self.check_success.get_or_create(&t).set(i64::from(success));
+        self.check_duration
+            .get_or_create(&t)
+            .observe(r.duration.as_secs_f64());
+        self.checks
+            .get_or_create(&ResultLabels {
+                spec: r.spec.clone(),
+                target: r.target.clone(),
+                result: r.outcome.as_str().into(),
+            })
+            .inc();
+        self.http_status_code
+            .get_or_create(&t)
+            .set(r.status.map_or(0, i64::from));
+        if let Some(size) = r.response_size {
+            self.response_size
+                .get_or_create(&t)
+                .set(i64::try_from(size).unwrap_or(i64::MAX));
+        }
+        let started = r
+            .started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        self.last_run.get_or_create(&t).set(started);
+        if let Some(not_after) = r.tls_not_after {
+            self.tls_expiry.get_or_create(&t).set(not_after);
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = seen.entry((r.spec.clone(), r.target.clone())).or_default();
+        for f in &r.failures {
+            self.assertion_failures
+                .get_or_create(&AssertionLabels {
+                    spec: r.spec.clone(),
+                    target: r.target.clone(),
+                    assertion: f.assertion.clone(),
+                })
+                .inc();
+            entry.assertions.insert(f.assertion.clone());
+        }
+        for (name, value) in &r.extracted {
+            self.extracted
+                .get_or_create(&NameLabels {
+                    spec: r.spec.clone(),
+                    target: r.target.clone(),
+                    name: name.clone(),
+                })
+                .set(*value);
+            entry.extracted.insert(name.clone());
+        }
+    }
+
+    /// Record the page counts of a crawl run.
+    pub fn record_crawl(&self, spec: &str, target: &str, ok: u64, failed: u64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = seen
+            .entry((spec.to_string(), target.to_string()))
+            .or_default();
+        for (result, n) in [("ok", ok), ("failed", failed)] {
+            let labels = ResultLabels {
+                spec: spec.into(),
+                target: target.into(),
+                result: result.into(),
+            };
+            self.crawl_pages
+                .get_or_create(&labels)
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+            entry.crawl.insert(result.to_string());
+        }
+    }
+
+    /// A scheduled run of the target was skipped (the previous one was still in flight).
+    pub fn record_skipped(&self, spec: &str, target: &str, n: u64) {
+        self.skipped_runs
+            .get_or_create(&TargetLabels {
+                spec: spec.into(),
+                target: target.into(),
+            })
+            .inc_by(n);
+    }
+
+    /// Set whether the target's alert is firing.
+    pub fn set_alert_firing(&self, spec: &str, target: &str, firing: bool) {
+        self.alert_firing
+            .get_or_create(&TargetLabels {
+                spec: spec.into(),
+                target: target.into(),
+            })
+            .set(i64::from(firing));
+    }
+
+    /// Count one delivery attempt of a notification.
+    pub fn record_notification(&self, channel: &str, sent: bool) {
+        let result = if sent { "sent" } else { "failed" };
+        self.notifications
+            .get_or_create(&ChannelLabels {
+                channel: channel.into(),
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    /// Set the number of notifications waiting in the outbox.
+    pub fn set_notifications_pending(&self, n: u64) {
+        self.notifications_pending
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Record a configuration (re)load: success sets the timestamp and the target count.
+    pub fn record_reload(&self, success: bool, targets: usize) {
+        self.config_reload_success.set(i64::from(success));
+        if success {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            self.config_reload_timestamp.set(now);
+            self.targets.set(i64::try_from(targets).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Remove every series of a target (it was removed from the configuration).
+    pub fn remove_target(&self, spec: &str, target: &str) {
+        let t = TargetLabels {
+            spec: spec.into(),
+            target: target.into(),
+        };
+        for family in [
+            &self.check_success,
+            &self.http_status_code,
+            &self.response_size,
+            &self.tls_expiry,
+            &self.alert_firing,
+        ] {
+            family.remove(&t);
+        }
+        self.check_duration.remove(&t);
+        self.last_run.remove(&t);
+        self.skipped_runs.remove(&t);
+        for result in ["success", "failure", "error"] {
+            self.checks.remove(&ResultLabels {
+                spec: spec.into(),
+                target: target.into(),
+                result: result.into(),
+            });
+        }
+        let seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(spec.to_string(), target.to_string()));
+        if let Some(seen) = seen {
+            for assertion in seen.assertions {
+                self.assertion_failures.remove(&AssertionLabels {
+                    spec: spec.into(),
+                    target: target.into(),
+                    assertion,
+                });
+            }
+            for name in seen.extracted {
+                self.extracted.remove(&NameLabels {
+                    spec: spec.into(),
+                    target: target.into(),
+                    name,
+                });
+            }
+            for result in seen.crawl {
+                self.crawl_pages.remove(&ResultLabels {
+                    spec: spec.into(),
+                    target: target.into(),
+                    result,
+                });
+            }
+        }
+    }
+
+    /// Encode as OpenMetrics text (ends with `# EOF`).
+    pub fn encode_openmetrics(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Encode as the classic Prometheus text format (0.0.4).
+    pub fn encode_text(&self) -> String {
+        openmetrics_to_text(&self.encode_openmetrics())
+    }
+
+    /// Encode for a scraper's `Accept` header: (body, Content-Type).
+    pub fn encode_for(&self, accept: Option<&str>) -> (String, &'static str) {
+        if accept.is_some_and(|a| a.contains("application/openmetrics-text")) {
+            (self.encode_openmetrics(), OPENMETRICS_CONTENT_TYPE)
+        } else {
+            (self.encode_text(), TEXT_CONTENT_TYPE)
+        }
+    }
+}
+
+/// Turn OpenMetrics text into the classic text format: counters' HELP/TYPE lines name the
+/// `_total` series, and `# EOF` / `# UNIT` lines are dropped.
+fn openmetrics_to_text(om: &str) -> String {
+    let mut counters = BTreeSet::new();
+    for line in om.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ")
+            && let Some(name) = rest.strip_suffix(" counter")
+        {
+            counters.insert(name.to_string());
+        }
+    }
+    let mut out = String::with_capacity(om.len());
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::{Failure, Outcome};
+    use std::time::{Duration, SystemTime};
+
+    fn result(target: &str, outcome: Outcome) -> CheckResult {
+        CheckResult {
+            spec: "shop".into(),
+            target: target.into(),
+            url: "http://127.0.0.1/".into(),
+            outcome,
+            error: None,
+            status: Some(200),
+            duration: Duration::from_millis(42),
+            failures: if outcome == Outcome::Failure {
+                vec![Failure::new("html[0]", "x")]
+            } else {
+                vec![]
+            },
+            extracted: [("products_listed".to_string(), 3.0)].into_iter().collect(),
+            response_size: Some(1234),
+            tls_not_after: Some(1_900_000_000),
+            started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        }
+    }
+
+    #[test]
+    fn records_every_target_series_with_contract_names() {
+        let m = Metrics::new();
+        m.record(&result("home", Outcome::Failure));
+        m.record_skipped("shop", "home", 2);
+        m.record_crawl("shop", "home", 5, 1);
+        m.set_alert_firing("shop", "home", true);
+        m.record_notification("ops-hook", true);
+        m.record_reload(true, 7);
+        let text = m.encode_text();
+        for needle in [
+            "dcrawl_check_success{spec=\"shop\",target=\"home\"} 0",
+            "dcrawl_check_duration_seconds_bucket{",
+            "dcrawl_checks_total{spec=\"shop\",target=\"home\",result=\"failure\"} 1",
+            "dcrawl_assertion_failures_total{spec=\"shop\",target=\"home\",assertion=\"html[0]\"} 1",
+            "dcrawl_http_status_code{spec=\"shop\",target=\"home\"} 200",
+            "dcrawl_response_size_bytes{spec=\"shop\",target=\"home\"} 1234",
+            "dcrawl_last_run_timestamp_seconds{spec=\"shop\",target=\"home\"} 1800000000",
+            "dcrawl_tls_cert_expiry_timestamp_seconds{spec=\"shop\",target=\"home\"} 1900000000",
+            "dcrawl_extracted_value{spec=\"shop\",target=\"home\",name=\"products_listed\"} 3",
+            "dcrawl_crawl_pages{spec=\"shop\",target=\"home\",result=\"failed\"} 1",
+            "dcrawl_skipped_runs_total{spec=\"shop\",target=\"home\"} 2",
+            "dcrawl_alert_firing{spec=\"shop\",target=\"home\"} 1",
+            "dcrawl_notifications_total{channel=\"ops-hook\",result=\"sent\"} 1",
+            "dcrawl_notifications_pending 0",
+            "dcrawl_config_reload_success 1",
+            "dcrawl_config_reload_timestamp_seconds ",
+            "dcrawl_targets 7",
+            "dcrawl_build_info{version=\"",
+            "# TYPE dcrawl_checks_total counter",
+            "# HELP dcrawl_checks_total Check runs",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert!(!text.contains("# EOF"));
+        let om = m.encode_openmetrics();
+        assert!(om.trim_end().ends_with("# EOF"));
+        assert!(om.contains("# TYPE dcrawl_checks counter"));
+    }
+
+    #[test]
+    fn negotiates_content_type() {
+        let m = Metrics::new();
+        assert_eq!(
+            m.encode_for(Some(
+                "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
+            ))
+            .1,
+            OPENMETRICS_CONTENT_TYPE
+        );
+        assert_eq!(m.encode_for(Some("text/plain")).1, TEXT_CONTENT_TYPE);
+        assert_eq!(m.encode_for(None).1, TEXT_CONTENT_TYPE);
+    }
+
+    #[test]
+    fn removed_target_loses_every_series() {
+        let m = Metrics::new();
+        m.record(&result("home", Outcome::Failure));
+        m.record(&result("other", Outcome::Success));
+        m.record_crawl("shop", "home", 1, 1);
+        m.record_skipped("shop", "home", 1);
+        m.set_alert_firing("shop", "home", false);
+        m.remove_target("shop", "home");
+        let text = m.encode_text();
+        assert!(!text.contains("target=\"home\""), "{text}");
+        assert!(text.contains("target=\"other\""));
+    }
+}
