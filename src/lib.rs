@@ -21,4 +21,5 @@ pub mod model;
 pub mod report;
 pub mod result;
 pub mod runner;
+pub mod scheduler;
 pub mod spec;
