@@ -13,6 +13,7 @@
 //!
 //! [`demo`] serves a small built-in shop used by `dcrawl demo` and the tests.
 
+pub mod daemon;
 pub mod demo;
 pub mod evaluate;
 pub mod fetch;
@@ -22,4 +23,5 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scheduler;
+pub mod server;
 pub mod spec;

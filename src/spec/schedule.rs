@@ -27,7 +27,7 @@ enum Kind {
 
 impl fmt::Debug for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Schedule({:?})", self.source)
+        write!(f, "Schedule({:?} in {})", self.source, self.timezone())
     }
 }
 

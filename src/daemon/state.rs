@@ -1,0 +1,158 @@
+//! What the daemon knows about each target: its last result, recent history and next run.
+//! The status page and `/api/v1/status` read it; the target tasks write it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::RwLock;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::Config;
+use crate::result::{CheckResult, Outcome};
+
+/// How many past outcomes each target keeps for the history strip.
+pub const HISTORY_LEN: usize = 30;
+
+/// (spec, target).
+pub type TargetKey = (String, String);
+
+/// One past run, for the history strip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastRun {
+    /// Its verdict.
+    pub outcome: Outcome,
+    /// When it started.
+    pub at: SystemTime,
+}
+
+/// The state of one target.
+#[derive(Debug, Clone)]
+pub struct TargetState {
+    /// The URL (secrets redacted).
+    pub url: String,
+    /// The schedule as written.
+    pub schedule: String,
+    /// The last completed run.
+    pub last: Option<CheckResult>,
+    /// Recent outcomes, oldest first, at most [`HISTORY_LEN`].
+    pub history: VecDeque<PastRun>,
+    /// When it runs next.
+    pub next_run: Option<DateTime<Utc>>,
+    /// Alert state (`ok`, `pending`, `firing`), once alerts are configured.
+    pub alert: Option<String>,
+}
+
+/// A spec's labels and its targets' states, for display.
+#[derive(Debug, Clone, Default)]
+pub struct SpecState {
+    /// The spec's labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its targets in file order: (name, state).
+    pub targets: Vec<(String, TargetState)>,
+}
+
+/// Every target's state, keyed by (spec, target), plus the configured order.
+#[derive(Debug, Default)]
+pub struct StatusStore {
+    /// Target states.
+    targets: RwLock<BTreeMap<TargetKey, TargetState>>,
+    /// Spec order and labels of the running configuration: (spec, labels, target names).
+    layout: RwLock<Vec<(String, BTreeMap<String, String>, Vec<String>)>>,
+}
+
+impl StatusStore {
+    /// Adopt a (re)loaded configuration: new targets appear, removed ones disappear, kept ones
+    /// keep their results and history.
+    pub fn apply_config(&self, config: &Config) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        let mut keep = BTreeMap::new();
+        for t in config.targets() {
+            let key = (t.spec.clone(), t.name.clone());
+            let mut state = targets.remove(&key).unwrap_or_else(|| TargetState {
+                url: String::new(),
+                schedule: String::new(),
+                last: None,
+                history: VecDeque::new(),
+                next_run: None,
+                alert: None,
+            });
+            state.url = t.redact(t.url.as_str());
+            state.schedule = t.schedule.to_string();
+            keep.insert(key, state);
+        }
+        *targets = keep;
+        let layout = config
+            .specs
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.labels.clone(),
+                    s.targets.iter().map(|t| t.name.clone()).collect(),
+                )
+            })
+            .collect();
+        *self.layout.write().unwrap_or_else(|p| p.into_inner()) = layout;
+    }
+
+    /// Record a finished run.
+    pub fn record(&self, result: &CheckResult) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = targets.get_mut(&(result.spec.clone(), result.target.clone())) {
+            state.history.push_back(PastRun {
+                outcome: result.outcome,
+                at: result.started_at,
+            });
+            while state.history.len() > HISTORY_LEN {
+                state.history.pop_front();
+            }
+            state.last = Some(result.clone());
+        }
+    }
+
+    /// Set when a target runs next.
+    pub fn set_next_run(&self, spec: &str, target: &str, at: Option<DateTime<Utc>>) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
+            state.next_run = at;
+        }
+    }
+
+    /// Set a target's alert state.
+    pub fn set_alert(&self, spec: &str, target: &str, alert: &str) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
+            state.alert = Some(alert.to_string());
+        }
+    }
+
+    /// A consistent copy of everything, in configuration order.
+    pub fn snapshot(&self) -> Vec<(String, SpecState)> {
+        let layout = self
+            .layout
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let targets = self.targets.read().unwrap_or_else(|p| p.into_inner());
+        layout
+            .into_iter()
+            .map(|(spec, labels, names)| {
+                let states = names
+                    .into_iter()
+                    .filter_map(|n| {
+                        targets
+                            .get(&(spec.clone(), n.clone()))
+                            .map(|s| (n, s.clone()))
+                    })
+                    .collect();
+                (
+                    spec,
+                    SpecState {
+                        labels,
+                        targets: states,
+                    },
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,201 @@
+//! The status page at `/`: what an on-call person reads at a glance. Server-rendered HTML
+//! (minijinja, auto-escaped), no JavaScript, auto-refreshing, readable on a phone.
+
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::daemon::state::{SpecState, TargetState};
+use crate::report::format_number;
+use crate::report::text::format_duration;
+use crate::result::Outcome;
+
+const TEMPLATE: &str = include_str!("status.html");
+
+/// Seconds between automatic refreshes of the page.
+pub const REFRESH_SECONDS: u32 = 10;
+
+#[derive(Serialize)]
+struct PageView {
+    generated: String,
+    refresh: u32,
+    total: usize,
+    ok: usize,
+    failing: usize,
+    pending: usize,
+    specs: Vec<SpecView>,
+}
+
+#[derive(Serialize)]
+struct SpecView {
+    name: String,
+    labels: String,
+    failing: usize,
+    targets: Vec<TargetView>,
+}
+
+#[derive(Serialize)]
+struct TargetView {
+    name: String,
+    url: String,
+    class: &'static str,
+    word: &'static str,
+    status: String,
+    duration: String,
+    last_run: String,
+    next_run: String,
+    schedule: String,
+    error: Option<String>,
+    failures: Vec<(String, String)>,
+    extracted: String,
+    alert: Option<String>,
+    history: Vec<HistoryMark>,
+}
+
+#[derive(Serialize)]
+struct HistoryMark {
+    class: &'static str,
+    title: String,
+}
+
+/// "12 s ago", "3 min ago", "2 h ago", "4 d ago".
+pub fn ago(d: Duration) -> String {
+    human(d) + " ago"
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86400),
+    }
+}
+
+fn class_of(outcome: Option<Outcome>) -> (&'static str, &'static str) {
+    match outcome {
+        Some(Outcome::Success) => ("ok", "OK"),
+        Some(Outcome::Failure) => ("fail", "FAIL"),
+        Some(Outcome::Error) => ("error", "ERROR"),
+        None => ("pending", "PENDING"),
+    }
+}
+
+fn since(now: DateTime<Utc>, t: SystemTime) -> Duration {
+    (now - DateTime::<Utc>::from(t))
+        .to_std()
+        .unwrap_or_default()
+}
+
+fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
+    let last = s.last.as_ref();
+    let (class, word) = class_of(last.map(|r| r.outcome));
+    TargetView {
+        name: name.to_string(),
+        url: s.url.clone(),
+        class,
+        word,
+        status: last
+            .and_then(|r| r.status)
+            .map_or_else(|| "—".into(), |c| c.to_string()),
+        duration: last.map_or_else(|| "—".into(), |r| format_duration(r.duration)),
+        last_run: last.map_or_else(|| "not yet".into(), |r| ago(since(now, r.started_at))),
+        next_run: s.next_run.map_or_else(
+            || "—".into(),
+            |t| {
+                (t - now)
+                    .to_std()
+                    .map_or_else(|_| "now".into(), |d| format!("in {}", human(d)))
+            },
+        ),
+        schedule: s.schedule.clone(),
+        error: last.and_then(|r| r.error.clone()),
+        failures: last
+            .map(|r| {
+                r.failures
+                    .iter()
+                    .map(|f| (f.assertion.clone(), f.message.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        extracted: last
+            .map(|r| {
+                r.extracted
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", format_number(*v)))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            })
+            .unwrap_or_default(),
+        alert: s.alert.clone(),
+        history: s
+            .history
+            .iter()
+            .map(|h| HistoryMark {
+                class: class_of(Some(h.outcome)).0,
+                title: format!("{} {}", h.outcome.as_str(), ago(since(now, h.at))),
+            })
+            .collect(),
+    }
+}
+
+fn is_failing(t: &TargetView) -> bool {
+    t.class == "fail" || t.class == "error"
+}
+
+/// Render the page.
+pub fn render(
+    specs: &[(String, SpecState)],
+    now: DateTime<Utc>,
+) -> Result<String, minijinja::Error> {
+    let mut views: Vec<SpecView> = specs
+        .iter()
+        .map(|(name, spec)| {
+            let mut targets: Vec<TargetView> = spec
+                .targets
+                .iter()
+                .map(|(n, t)| target_view(n, t, now))
+                .collect();
+            // Failing targets first; otherwise keep file order (the sort is stable).
+            targets.sort_by_key(|t| !is_failing(t));
+            SpecView {
+                name: name.clone(),
+                labels: spec
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                failing: targets.iter().filter(|t| is_failing(t)).count(),
+                targets,
+            }
+        })
+        .collect();
+    views.sort_by_key(|s| s.failing == 0);
+    let all = views.iter().flat_map(|s| s.targets.iter());
+    let (mut total, mut ok, mut failing, mut pending) = (0, 0, 0, 0);
+    for t in all {
+        total += 1;
+        match t.class {
+            "ok" => ok += 1,
+            "pending" => pending += 1,
+            _ => failing += 1,
+        }
+    }
+    let view = PageView {
+        generated: now.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        refresh: REFRESH_SECONDS,
+        total,
+        ok,
+        failing,
+        pending,
+        specs: views,
+    };
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.add_template("status.html", TEMPLATE)?;
+    env.get_template("status.html")?
+        .render(minijinja::value::Serde(&view))
+}

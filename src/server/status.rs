@@ -1,0 +1,56 @@
+//! `/api/v1/status`: every spec and target as JSON.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::daemon::state::{SpecState, TargetState};
+use crate::report::json::number_value;
+use crate::result::Outcome;
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn target_json(name: &str, s: &TargetState) -> Value {
+    let last = s.last.as_ref();
+    json!({
+        "name": name,
+        "url": s.url,
+        "schedule": s.schedule,
+        "result": last.map(|r| r.outcome.as_str()),
+        "error": last.and_then(|r| r.error.clone()),
+        "status": last.and_then(|r| r.status),
+        "duration_seconds": last.map(|r| r.duration.as_secs_f64()),
+        "failures": last.map(|r| r.failures.clone()).unwrap_or_default(),
+        "extracted": last.map(|r| r.extracted.iter().map(|(k, v)| (k.clone(), number_value(*v))).collect::<serde_json::Map<_, _>>()).unwrap_or_default(),
+        "last_run": last.map(|r| rfc3339(r.started_at)),
+        "next_run": s.next_run.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        "alert": s.alert,
+        "history": s.history.iter().map(|h| json!({"result": h.outcome.as_str(), "at": rfc3339(h.at)})).collect::<Vec<_>>(),
+    })
+}
+
+/// The whole status document.
+pub fn document(specs: &[(String, SpecState)], now: DateTime<Utc>) -> Value {
+    let mut counts = [0usize; 4];
+    for (_, spec) in specs {
+        for (_, t) in &spec.targets {
+            let i = match t.last.as_ref().map(|r| r.outcome) {
+                Some(Outcome::Success) => 0,
+                Some(Outcome::Failure) => 1,
+                Some(Outcome::Error) => 2,
+                None => 3,
+            };
+            counts[i] += 1;
+        }
+    }
+    json!({
+        "generated_at": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "summary": {"success": counts[0], "failure": counts[1], "error": counts[2], "pending": counts[3]},
+        "specs": specs.iter().map(|(name, spec)| json!({
+            "name": name,
+            "labels": spec.labels,
+            "targets": spec.targets.iter().map(|(n, t)| target_json(n, t)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
