@@ -177,6 +177,30 @@ async fn connection_refused() {
 }
 
 #[tokio::test]
+async fn garbage_instead_of_http_is_a_transport_error() {
+    let base = raw_then_close(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
+    let err = fetcher().fetch(&at(&base, "/")).await.unwrap_err();
+    assert_eq!(
+        err,
+        FetchError::Transport("invalid HTTP version parsed".into())
+    );
+}
+
+#[tokio::test]
+async fn connection_closed_mid_body_is_a_body_error() {
+    let base = raw_then_close(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort").await;
+    let mut t = at(&base, "/");
+    t.retries = 2;
+    let err = fetcher().fetch(&t).await.unwrap_err();
+    assert!(matches!(err, FetchError::Body(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "error reading body: connection closed before the body was complete"
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
 async fn non_http_target_is_rejected() {
     let err = fetcher()
         .fetch(&target(Url::parse("ftp://127.0.0.1/x").unwrap()))

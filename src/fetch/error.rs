@@ -145,9 +145,14 @@ pub(crate) fn classify_body(err: &reqwest::Error) -> FetchError {
     while let Some(e) = current {
         if let Some(io) = e.downcast_ref::<io::Error>() {
             if saw_transport {
-                let reason = io_kind_reason(io.kind())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| io_message(io));
+                let reason = match io.kind() {
+                    io::ErrorKind::UnexpectedEof => {
+                        "connection closed before the body was complete".to_string()
+                    }
+                    kind => io_kind_reason(kind)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| io_message(io)),
+                };
                 return FetchError::Body(reason);
             }
             return FetchError::Undecodable(io_message(io));

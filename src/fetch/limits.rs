@@ -175,6 +175,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn cancelled_wait_cleans_up() {
+        let limits = Limits::new(10, 1).unwrap();
+        let a = url("http://a/");
+        let held = limits.acquire(&a).await.unwrap();
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(20), limits.acquire(&a)).await;
+        assert!(waiting.is_err());
+        drop(held);
+        assert_eq!(limits.hosts_tracked(), 0);
+    }
+
+    #[tokio::test]
     async fn global_bound() {
         let limits = Limits::new(1, 5).unwrap();
         let held = limits.acquire(&url("http://a/")).await.unwrap();

@@ -124,6 +124,22 @@ pub async fn raw_then_stall(reply: &'static [u8]) -> Url {
     base(addr, "http")
 }
 
+/// A raw server: for each connection, read the request head, write `reply` and close.
+pub async fn raw_then_close(reply: &'static [u8]) -> Url {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                read_head(&mut stream).await;
+                let _ = stream.write_all(reply).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    base(addr, "http")
+}
+
 /// A server that accepts connections and never answers.
 pub async fn black_hole() -> Url {
     raw_then_stall(b"").await
