@@ -1,17 +1,40 @@
-//! Fetching: one shared HTTP client, bounded concurrency, whole-body timeouts and size limits.
+//! Fetching: shared HTTP clients, bounded concurrency, whole-body timeouts and size limits,
+//! redirects followed by hand and retries after transport errors.
+//!
+//! One [`Fetcher`] serves the whole process; clone it freely (clones share clients and bounds).
+//! A fetch first waits for a per-host slot, then for a global one; the timeout and
+//! [`Response::duration`] start only once both are held.
 
-use std::time::Duration;
+mod body;
+mod client;
+mod error;
+mod limits;
+mod redirect;
+mod tls;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use url::Url;
 
 use crate::model::Target;
+use client::RequestParts;
+use redirect::Chain;
+
+pub use client::DEFAULT_USER_AGENT;
+pub use error::{FetchError, format_size};
 
 /// Default bound on requests in flight in all.
 pub const DEFAULT_CONCURRENCY: usize = 64;
 /// Default bound on requests in flight per host.
 pub const DEFAULT_PER_HOST: usize = 8;
+
+/// First pause between attempts; it doubles per retry up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest pause between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Settings of a [`Fetcher`].
 #[derive(Debug, Clone)]
@@ -36,44 +59,149 @@ impl Default for FetchOptions {
 pub struct Response {
     /// Final status after redirects.
     pub status: u16,
-    /// Final response headers.
+    /// Final response headers (without `Content-Encoding`/`Content-Length` when decompressed).
     pub headers: HeaderMap,
     /// The decompressed body, at most `max_body` bytes.
     pub body: Bytes,
     /// URL of the final response.
     pub final_url: Url,
-    /// Time from the first byte sent to the full body.
+    /// Time from sending the first request of the successful attempt to the end of the body,
+    /// over all redirect hops; waiting for concurrency slots is not included.
     pub duration: Duration,
     /// Leaf certificate `notAfter`, Unix seconds (https only).
     pub tls_not_after: Option<i64>,
 }
 
-/// Why no usable response came.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    /// The whole request (including the body) took longer than the timeout.
-    #[error("timeout after {0:?}")]
-    Timeout(Duration),
-    /// Anything else: connect, TLS, protocol, body too large, redirects, decoding.
-    #[error("{0}")]
-    Other(String),
-}
-
 /// The shared client(s) and concurrency bounds.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    options: FetchOptions,
+    /// Shared by all clones.
+    inner: Arc<Inner>,
+}
+
+/// What clones of a [`Fetcher`] share.
+#[derive(Debug)]
+struct Inner {
+    /// Client that verifies certificates (`tls_verify: true`).
+    verified: reqwest::Client,
+    /// Client that accepts any certificate (`tls_verify: false`).
+    insecure: reqwest::Client,
+    /// Global and per-host bounds.
+    limits: limits::Limits,
 }
 
 impl Fetcher {
-    /// Build the shared clients.
+    /// Build the shared clients; `concurrency` and `per_host` must be at least 1.
     pub fn new(options: FetchOptions) -> Result<Fetcher, FetchError> {
-        Ok(Fetcher { options })
+        let limits = limits::Limits::new(options.concurrency, options.per_host)?;
+        Ok(Fetcher {
+            inner: Arc::new(Inner {
+                verified: client::build_client(true)?,
+                insecure: client::build_client(false)?,
+                limits,
+            }),
+        })
     }
 
     /// Fetch `target` once (plus retries on transport errors), honouring all bounds.
+    ///
+    /// Each attempt (all redirect hops and the body) must finish within `target.timeout`.
+    /// Another attempt is made, up to `target.retries` times, only after a transport error or a
+    /// timeout; never after a response of any status, a TLS failure or a limit. Secrets of the
+    /// target never appear in the error.
     pub async fn fetch(&self, target: &Target) -> Result<Response, FetchError> {
-        let _ = (&self.options, target);
-        Err(FetchError::Other("not implemented".into()))
+        self.fetch_inner(target)
+            .await
+            .map_err(|e| e.redacted(&target.secrets))
+    }
+
+    /// [`Fetcher::fetch`] before redaction.
+    async fn fetch_inner(&self, target: &Target) -> Result<Response, FetchError> {
+        if !matches!(target.url.scheme(), "http" | "https") {
+            return Err(FetchError::InvalidRequest(format!(
+                "unsupported URL scheme {:?} (http or https)",
+                target.url.scheme()
+            )));
+        }
+        let parts = RequestParts::of(target)?;
+        let client = if target.tls_verify {
+            &self.inner.verified
+        } else {
+            &self.inner.insecure
+        };
+        let _permits = self.inner.limits.acquire(&target.url).await?;
+        let mut retries_left = target.retries;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(target.timeout, attempt(client, target, &parts))
+                .await
+                .unwrap_or(Err(FetchError::Timeout(target.timeout)));
+            match outcome {
+                Ok(mut response) => {
+                    response.duration = started.elapsed();
+                    return Ok(response);
+                }
+                Err(e) if e.is_retryable() && retries_left > 0 => {
+                    tracing::debug!(target = %target.id(), error = %target.redact(&e.to_string()),
+                        retries_left, "fetch attempt failed, retrying");
+                    retries_left -= 1;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// One attempt: the request, every redirect hop, and the final body.
+async fn attempt(
+    client: &reqwest::Client,
+    target: &Target,
+    parts: &RequestParts,
+) -> Result<Response, FetchError> {
+    let mut parts = parts.clone();
+    let mut url = target.url.clone();
+    let mut method = target.method.clone();
+    let mut chain = Chain::new(&url, target.follow_redirects);
+    loop {
+        let mut request = client
+            .request(method.clone(), url.clone())
+            .headers(parts.headers.clone());
+        if let Some(body) = &parts.body {
+            request = request.body(body.clone());
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| error::classify_send(&e, url.scheme() == "https"))?;
+        if target.follow_redirects > 0
+            && let Some(hop) =
+                redirect::next_hop(response.status(), response.headers(), &url, &method)?
+        {
+            chain.follow(&hop.url)?;
+            if hop.drop_body {
+                parts.drop_body();
+            }
+            if hop.cross_origin {
+                parts.drop_credentials();
+            }
+            method = hop.method;
+            url = hop.url;
+            continue;
+        }
+        let tls_not_after = tls::leaf_not_after(&response);
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = body::read_limited(&mut response, &method, target.max_body).await?;
+        return Ok(Response {
+            status,
+            headers,
+            body,
+            final_url: url,
+            duration: Duration::ZERO,
+            tls_not_after,
+        });
     }
 }
