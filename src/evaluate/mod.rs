@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod json;
+
 use crate::fetch::Response;
 use crate::model::{Expect, Extract};
 use crate::result::Failure;
