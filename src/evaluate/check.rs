@@ -18,86 +18,118 @@ pub enum Subject<'a> {
     Json(&'a Value),
 }
 
-/// Why a check failed, ready to be put into a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
-    /// The failed operation, e.g. `to contain "Shop"`.
-    pub expected: String,
-    /// What was there, e.g. `found "Welcome"` or `but it is absent`.
-    pub found: String,
+/// Why a check failed. Cheap to make: the message is only formatted when asked for, so
+/// counting failures over thousands of matches allocates nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Mismatch<'a> {
+    /// The operation that failed.
+    op: &'a CheckOp,
+    /// What it looked at.
+    subject: Subject<'a>,
+    /// What to show of the subject.
+    detail: Detail,
 }
 
-impl Mismatch {
+/// What a failure message shows of its subject.
+#[derive(Debug, Clone, Copy)]
+enum Detail {
+    /// The subject is absent.
+    Absent,
+    /// The subject as it is.
+    Plain,
+    /// An excerpt of the subject's text around this byte offset (where a match was found).
+    At(usize),
+    /// The subject and its type.
+    Type(JsonType),
+    /// The subject and its length.
+    Length(usize),
+    /// The subject and why the operation cannot apply to it.
+    Inapplicable(&'static str),
+}
+
+impl Mismatch<'_> {
+    /// The failed operation, e.g. `to contain "Shop"`.
+    pub fn expected(&self) -> String {
+        describe(self.op)
+    }
+
+    /// What was there, e.g. `found "Welcome"` or `but it is absent`.
+    pub fn found(&self) -> String {
+        let subject = self.subject;
+        match self.detail {
+            Detail::Absent => "but it is absent".to_string(),
+            Detail::Plain => format!("found {}", shown(subject)),
+            Detail::At(at) => match text_form(subject) {
+                Some(text) => format!("found {}", show::excerpt(&text, at)),
+                None => format!("found {}", shown(subject)),
+            },
+            Detail::Type(t) => format!("found {} ({})", shown(subject), t.name()),
+            Detail::Length(n) => format!("found {} (length {n})", shown(subject)),
+            Detail::Inapplicable(why) => format!("found {} ({why})", shown(subject)),
+        }
+    }
+
     /// `expected NOUN to contain "Shop", found "Welcome"`; `noun` names the subject.
     pub fn message(&self, noun: &str) -> String {
         if noun.is_empty() {
-            format!("expected {}, {}", self.expected, self.found)
+            format!("expected {}, {}", self.expected(), self.found())
         } else {
-            format!("expected {noun} {}, {}", self.expected, self.found)
+            format!("expected {noun} {}, {}", self.expected(), self.found())
         }
     }
 }
 
 /// Run every operation of `check` on `subject`; the first failing one is reported.
-pub fn run(check: &Check, subject: Subject<'_>) -> Result<(), Mismatch> {
-    check.ops.iter().try_for_each(|op| run_op(op, subject))
+pub fn run<'a>(check: &'a Check, subject: Subject<'a>) -> Result<(), Mismatch<'a>> {
+    for op in &check.ops {
+        let detail = match verdict(op, subject) {
+            None => continue,
+            Some(detail) => detail,
+        };
+        return Err(Mismatch {
+            op,
+            subject,
+            detail,
+        });
+    }
+    Ok(())
 }
 
-/// The verdict of one operation before it is turned into a message.
-enum Verdict {
-    /// The operation holds.
-    Pass,
-    /// It does not; show the subject as it is.
-    Fail,
-    /// It does not; show this instead of the subject (an excerpt, a length...).
-    FailShowing(String),
-    /// It cannot apply to this kind of subject; say why next to the subject.
-    Inapplicable(&'static str),
+fn fail_if_not(ok: bool) -> Option<Detail> {
+    if ok { None } else { Some(Detail::Plain) }
 }
 
-fn pass_if(ok: bool) -> Verdict {
-    if ok { Verdict::Pass } else { Verdict::Fail }
-}
-
-fn run_op(op: &CheckOp, subject: Subject<'_>) -> Result<(), Mismatch> {
+/// `None` when `op` holds of `subject`, else what the failure should show.
+fn verdict(op: &CheckOp, subject: Subject<'_>) -> Option<Detail> {
     if let Subject::Absent = subject {
         return match op {
-            CheckOp::Exists(false) => Ok(()),
-            _ => Err(Mismatch {
-                expected: describe(op),
-                found: "but it is absent".to_string(),
-            }),
+            CheckOp::Exists(false) => None,
+            _ => Some(Detail::Absent),
         };
     }
-    let verdict = match op {
-        CheckOp::Equals(v) => pass_if(equals(subject, v)),
-        CheckOp::NotEquals(v) => pass_if(!equals(subject, v)),
-        CheckOp::OneOf(vs) => pass_if(vs.iter().any(|v| equals(subject, v))),
+    match op {
+        CheckOp::Equals(v) => fail_if_not(equals(subject, v)),
+        CheckOp::NotEquals(v) => fail_if_not(!equals(subject, v)),
+        CheckOp::OneOf(vs) => fail_if_not(vs.iter().any(|v| equals(subject, v))),
         CheckOp::Contains(needle) => match contains(subject, needle) {
-            Some(found) => pass_if(found),
-            None => Verdict::Inapplicable("not text or an array"),
+            Some(found) => fail_if_not(found),
+            None => Some(Detail::Inapplicable("not text or an array")),
         },
         CheckOp::NotContains(needle) => match contains(subject, needle) {
-            Some(false) => Verdict::Pass,
-            Some(true) => match text_form(subject) {
-                Some(text) => {
-                    let at = text.find(needle.as_str()).unwrap_or(0);
-                    Verdict::FailShowing(show::excerpt(&text, at))
-                }
-                None => Verdict::Fail,
-            },
-            None => Verdict::Inapplicable("not text or an array"),
+            Some(false) => None,
+            Some(true) => Some(match text_form(subject) {
+                Some(text) => Detail::At(text.find(needle.as_str()).unwrap_or(0)),
+                None => Detail::Plain,
+            }),
+            None => Some(Detail::Inapplicable("not text or an array")),
         },
         CheckOp::Matches(re) => match text_form(subject) {
-            Some(text) => pass_if(re.is_match(&text)),
-            None => Verdict::Inapplicable("not text"),
+            Some(text) => fail_if_not(re.is_match(&text)),
+            None => Some(Detail::Inapplicable("not text")),
         },
         CheckOp::NotMatches(re) => match text_form(subject) {
-            Some(text) => match re.find(&text) {
-                None => Verdict::Pass,
-                Some(m) => Verdict::FailShowing(show::excerpt(&text, m.start())),
-            },
-            None => Verdict::Inapplicable("not text"),
+            Some(text) => re.find(&text).map(|m| Detail::At(m.start())),
+            None => Some(Detail::Inapplicable("not text")),
         },
         CheckOp::Lt(x) => compare(subject, |n| n < *x),
         CheckOp::Le(x) => compare(subject, |n| n <= *x),
@@ -105,30 +137,16 @@ fn run_op(op: &CheckOp, subject: Subject<'_>) -> Result<(), Mismatch> {
         CheckOp::Ge(x) => compare(subject, |n| n >= *x),
         CheckOp::Type(t) => {
             let actual = type_of(subject);
-            if actual == *t {
-                Verdict::Pass
-            } else {
-                Verdict::FailShowing(format!("{} ({})", shown(subject), actual.name()))
-            }
+            (actual != *t).then_some(Detail::Type(actual))
         }
         CheckOp::Length(range) => match length(subject) {
-            Some(n) if range.contains(n as u64) => Verdict::Pass,
-            Some(n) => Verdict::FailShowing(format!("{} (length {n})", shown(subject))),
-            None => Verdict::Inapplicable("has no length"),
+            Some(n) if range.contains(n as u64) => None,
+            Some(n) => Some(Detail::Length(n)),
+            None => Some(Detail::Inapplicable("has no length")),
         },
-        CheckOp::Empty(want) => pass_if(is_empty(subject) == *want),
-        CheckOp::Exists(want) => pass_if(*want),
-    };
-    let found = match verdict {
-        Verdict::Pass => return Ok(()),
-        Verdict::Fail => format!("found {}", shown(subject)),
-        Verdict::FailShowing(s) => format!("found {s}"),
-        Verdict::Inapplicable(why) => format!("found {} ({why})", shown(subject)),
-    };
-    Err(Mismatch {
-        expected: describe(op),
-        found,
-    })
+        CheckOp::Empty(want) => fail_if_not(is_empty(subject) == *want),
+        CheckOp::Exists(want) => fail_if_not(*want),
+    }
 }
 
 /// The operation as the expected half of a message: `to contain "Shop"`, `to be < 100`.
@@ -235,7 +253,7 @@ fn text_form<'a>(subject: Subject<'a>) -> Option<std::borrow::Cow<'a, str>> {
     }
 }
 
-fn compare(subject: Subject<'_>, holds: impl Fn(f64) -> bool) -> Verdict {
+fn compare(subject: Subject<'_>, holds: impl Fn(f64) -> bool) -> Option<Detail> {
     let number = match subject {
         Subject::Text(t) => parse_number(t),
         Subject::Json(Value::Number(n)) => n.as_f64(),
@@ -243,8 +261,8 @@ fn compare(subject: Subject<'_>, holds: impl Fn(f64) -> bool) -> Verdict {
         _ => None,
     };
     match number {
-        Some(n) => pass_if(holds(n)),
-        None => Verdict::Inapplicable("not a number"),
+        Some(n) => fail_if_not(holds(n)),
+        None => Some(Detail::Inapplicable("not a number")),
     }
 }
 

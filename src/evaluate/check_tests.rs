@@ -415,7 +415,7 @@ fn all_ops_must_hold_and_the_first_failure_is_reported() {
     let m = run(&c, js(&neg)).unwrap_err();
     assert_eq!(m.message(""), "expected to be > 0, found -3");
     let big = json!(30);
-    assert_eq!(run(&c, js(&big)).unwrap_err().expected, "to be < 10");
+    assert_eq!(run(&c, js(&big)).unwrap_err().expected(), "to be < 10");
     assert!(run(&Check::default(), Subject::Absent).is_ok());
 }
 

@@ -3,7 +3,7 @@
 use scraper::{ElementRef, Html};
 
 use super::check::{self, Subject};
-use super::{Judged, judge};
+use super::{Judged, judge, render_if};
 use crate::model::{HtmlAssertion, MatchMode};
 use crate::result::Failure;
 
@@ -42,7 +42,9 @@ pub fn assert(a: &HtmlAssertion, doc: &Html, buf: &mut String) -> Option<Failure
         let message = format!("{}: expected count {}, found {n}", prefix(), a.count);
         return Some(Failure::new(a.id.as_str(), message));
     }
-    let judged = judge(matches.into_iter(), a.mode, |el| check_element(a, el, buf))?;
+    let judged = judge(matches.into_iter(), a.mode, |el, render| {
+        check_element(a, el, buf, render)
+    })?;
     let message = match judged {
         Judged { message, .. } if n == 1 => format!("{}: {message}", prefix()),
         Judged {
@@ -65,15 +67,24 @@ pub fn assert(a: &HtmlAssertion, doc: &Html, buf: &mut String) -> Option<Failure
     Some(Failure::new(a.id.as_str(), message))
 }
 
-/// The text check, then each attribute check, on one matched element.
-fn check_element(a: &HtmlAssertion, el: ElementRef<'_>, buf: &mut String) -> Result<(), String> {
+/// The text check, then each attribute check, on one matched element; the failure message is
+/// formatted only when `render` asks for it.
+fn check_element(
+    a: &HtmlAssertion,
+    el: ElementRef<'_>,
+    buf: &mut String,
+    render: bool,
+) -> Result<(), String> {
     if let Some(text_check) = &a.text {
         element_text(el, buf);
-        check::run(text_check, Subject::Text(buf)).map_err(|m| m.message("text"))?;
+        check::run(text_check, Subject::Text(buf)).map_err(|m| render_if(render, &m, "text"))?;
     }
     for (name, attr_check) in &a.attrs {
         let subject = el.value().attr(name).map_or(Subject::Absent, Subject::Text);
-        check::run(attr_check, subject).map_err(|m| m.message(&format!("attribute {name}")))?;
+        check::run(attr_check, subject).map_err(|m| match render {
+            true => m.message(&format!("attribute {name}")),
+            false => String::new(),
+        })?;
     }
     Ok(())
 }

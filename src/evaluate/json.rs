@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::check::{self, Subject};
-use super::{Judged, judge};
+use super::{Judged, judge, render_if};
 use crate::model::{JsonAssertion, JsonPathExpr, MatchMode};
 use crate::result::Failure;
 
@@ -41,8 +41,8 @@ pub fn assert(a: &JsonAssertion, doc: &Value) -> Option<Failure> {
         index,
         message,
         failed,
-    } = judge(nodes.into_iter(), a.mode, |node| {
-        check::run(value_check, Subject::Json(node)).map_err(|m| m.message("value"))
+    } = judge(nodes.into_iter(), a.mode, |node, render| {
+        check::run(value_check, Subject::Json(node)).map_err(|m| render_if(render, &m, "value"))
     })?;
     if n == 1 {
         return fail(format!("{}: {message}", prefix()));

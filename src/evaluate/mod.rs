@@ -128,16 +128,17 @@ struct Judged {
 }
 
 /// Run `check` on each item: `all` fails if any item fails (every item is run, to count them),
-/// `any` fails if no item passes. No items is a vacuous pass either way.
+/// `any` fails if no item passes. No items is a vacuous pass either way. `check`'s flag says
+/// whether its failure message is wanted (only the first one is shown; the rest are counted).
 fn judge<T>(
     items: impl Iterator<Item = T>,
     mode: MatchMode,
-    mut check: impl FnMut(T) -> Result<(), String>,
+    mut check: impl FnMut(T, bool) -> Result<(), String>,
 ) -> Option<Judged> {
     let mut first: Option<Judged> = None;
     let mut failed = 0;
     for (index, item) in items.enumerate() {
-        match check(item) {
+        match check(item, first.is_none()) {
             Ok(()) if mode == MatchMode::Any => return None,
             Ok(()) => {}
             Err(message) => {
@@ -153,6 +154,15 @@ fn judge<T>(
         }
     }
     first.map(|j| Judged { failed, ..j })
+}
+
+/// The mismatch's message when `render`, else an empty (unallocated) string.
+fn render_if(render: bool, mismatch: &check::Mismatch<'_>, noun: &str) -> String {
+    if render {
+        mismatch.message(noun)
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

@@ -258,12 +258,10 @@ fn tls_uses_the_clock() {
 
 #[test]
 fn judge_all_any_and_empty() {
-    let even = |n: i32| {
-        if n % 2 == 0 {
-            Ok(())
-        } else {
-            Err(format!("{n} is odd"))
-        }
+    let even = |n: i32, render: bool| match (n % 2 == 0, render) {
+        (true, _) => Ok(()),
+        (false, true) => Err(format!("{n} is odd")),
+        (false, false) => Err(String::new()),
     };
     assert!(judge([2, 4].into_iter(), MatchMode::All, even).is_none());
     let j = judge([2, 3, 4, 5].into_iter(), MatchMode::All, even).unwrap();
@@ -273,4 +271,11 @@ fn judge_all_any_and_empty() {
     assert_eq!((j.index, j.failed), (0, 2));
     assert!(judge(std::iter::empty(), MatchMode::Any, even).is_none());
     assert!(judge(std::iter::empty(), MatchMode::All, even).is_none());
+    // Only the first failure is asked for its message.
+    let mut asked = Vec::new();
+    let _ = judge([1, 3, 5].into_iter(), MatchMode::All, |n, render| {
+        asked.push((n, render));
+        Err(String::new())
+    });
+    assert_eq!(asked, [(1, true), (3, false), (5, false)]);
 }
