@@ -1,6 +1,8 @@
 //! The check vocabulary (`equals`, `contains`, `lt`, `type`, `exists`, ...) applied to one
 //! subject: a header value, the body, an element's text or attribute, or a JSON node.
 
+use std::borrow::Cow;
+
 use regex::Regex;
 use serde_json::Value;
 
@@ -242,8 +244,7 @@ fn contains(subject: Subject<'_>, needle: &str) -> Option<bool> {
 
 /// The text a text operation works on: the text itself, a JSON string, or the text form of a
 /// JSON number or boolean. Borrowed unless a number has to be rendered.
-fn text_form<'a>(subject: Subject<'a>) -> Option<std::borrow::Cow<'a, str>> {
-    use std::borrow::Cow;
+fn text_form<'a>(subject: Subject<'a>) -> Option<Cow<'a, str>> {
     match subject {
         Subject::Text(t) => Some(Cow::Borrowed(t)),
         Subject::Json(Value::String(s)) => Some(Cow::Borrowed(s)),

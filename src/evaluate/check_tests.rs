@@ -429,3 +429,44 @@ fn numbers_are_parsed_strictly() {
     assert_eq!(parse_number("inf"), None);
     assert_eq!(parse_number(""), None);
 }
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn every_op(needle: &str) -> Vec<CheckOp> {
+        vec![
+            CheckOp::Equals(json!(needle)),
+            CheckOp::NotEquals(json!(1)),
+            CheckOp::Contains(needle.to_string()),
+            CheckOp::NotContains(needle.to_string()),
+            CheckOp::Matches(re("[a-z]+")),
+            CheckOp::NotMatches(re(r"\d")),
+            CheckOp::OneOf(vec![json!(needle), json!(true)]),
+            CheckOp::Lt(1.0),
+            CheckOp::Ge(-1.0),
+            CheckOp::Type(JsonType::String),
+            CheckOp::Length(CountRange::exactly(3)),
+            CheckOp::Empty(false),
+            CheckOp::Exists(false),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_and_needle(text in any::<String>(), needle in any::<String>(), at in any::<usize>()) {
+            for op in every_op(&needle) {
+                let c = check(op);
+                if let Err(m) = run(&c, Subject::Text(&text)) {
+                    prop_assert!(m.message("value").starts_with("expected value "));
+                }
+                let v = json!([text.clone(), {"k": needle.clone()}, 1.5, null]);
+                if let Err(m) = run(&c, Subject::Json(&v)) {
+                    prop_assert!(m.message("").starts_with("expected "));
+                }
+            }
+            let shown = show::excerpt(&text, at);
+            prop_assert!(shown.chars().count() <= show::MAX_SHOWN * 6 + 4);
+        }
+    }
+}

@@ -279,3 +279,31 @@ fn judge_all_any_and_empty() {
     });
     assert_eq!(asked, [(1, true), (3, false), (5, false)]);
 }
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_body_and_content_type(body in proptest::collection::vec(any::<u8>(), 0..300), charset in "[a-z0-9_-]{0,12}", text in ".{0,40}") {
+            let expect = Expect {
+                body: vec![Check { ops: vec![CheckOp::NotContains(text.clone())] }],
+                html: vec![html_count("li", 1)],
+                json: vec![json_equals("$..a", json!(text))],
+                ..Expect::default()
+            };
+            let extract = [Extract {
+                name: "n".into(),
+                source: ExtractSource::CssText(compile_css("p").unwrap()),
+                regex: None,
+            }];
+            let r = response(200, &format!("text/html; charset={charset}"), &body);
+            let ev = evaluate(&expect, &extract, &r);
+            // Either the body decoded (and the JSON parse may have failed) or it did not.
+            if let Some(e) = &ev.error {
+                prop_assert!(e.starts_with("undecodable body: "));
+            }
+        }
+    }
+}
