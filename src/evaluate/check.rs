@@ -72,12 +72,8 @@ impl Mismatch<'_> {
     }
 
     /// `expected NOUN to contain "Shop", found "Welcome"`; `noun` names the subject.
-    pub fn message(&self, noun: &str) -> String {
-        if noun.is_empty() {
-            format!("expected {}, {}", self.expected(), self.found())
-        } else {
-            format!("expected {noun} {}, {}", self.expected(), self.found())
-        }
+    pub fn message(&self, noun: impl std::fmt::Display) -> String {
+        format!("expected {noun} {}, {}", self.expected(), self.found())
     }
 }
 

@@ -413,7 +413,7 @@ fn all_ops_must_hold_and_the_first_failure_is_reported() {
     assert!(run(&c, js(&ok)).is_ok());
     let neg = json!(-3);
     let m = run(&c, js(&neg)).unwrap_err();
-    assert_eq!(m.message(""), "expected to be > 0, found -3");
+    assert_eq!(m.message("price"), "expected price to be > 0, found -3");
     let big = json!(30);
     assert_eq!(run(&c, js(&big)).unwrap_err().expected(), "to be < 10");
     assert!(run(&Check::default(), Subject::Absent).is_ok());
@@ -462,7 +462,7 @@ mod no_panics {
                 }
                 let v = json!([text.clone(), {"k": needle.clone()}, 1.5, null]);
                 if let Err(m) = run(&c, Subject::Json(&v)) {
-                    prop_assert!(m.message("").starts_with("expected "));
+                    prop_assert!(m.message("node").starts_with("expected node "));
                 }
             }
             let shown = show::excerpt(&text, at);

@@ -3,8 +3,8 @@
 use scraper::{ElementRef, Html};
 
 use super::check::{self, Subject};
-use super::{Judged, judge, render_if};
-use crate::model::{HtmlAssertion, MatchMode};
+use super::{judge, render_if};
+use crate::model::HtmlAssertion;
 use crate::result::Failure;
 
 /// The text of an element as people read it: every descendant text node, runs of whitespace
@@ -45,25 +45,9 @@ pub fn assert(a: &HtmlAssertion, doc: &Html, buf: &mut String) -> Option<Failure
     let judged = judge(matches.into_iter(), a.mode, |el, render| {
         check_element(a, el, buf, render)
     })?;
-    let message = match judged {
-        Judged { message, .. } if n == 1 => format!("{}: {message}", prefix()),
-        Judged {
-            index,
-            message,
-            failed,
-        } => match a.mode {
-            MatchMode::All => format!(
-                "{}: {message} (match {} of {n}; {failed} of {n} failed)",
-                prefix(),
-                index + 1
-            ),
-            MatchMode::Any => format!(
-                "{}: none of {n} matches passed; match {}: {message}",
-                prefix(),
-                index + 1
-            ),
-        },
-    };
+    let message = judged.into_message(&prefix(), n, a.mode, "matches", |i| {
+        format!("match {}", i + 1)
+    });
     Some(Failure::new(a.id.as_str(), message))
 }
 
@@ -81,10 +65,8 @@ fn check_element(
     }
     for (name, attr_check) in &a.attrs {
         let subject = el.value().attr(name).map_or(Subject::Absent, Subject::Text);
-        check::run(attr_check, subject).map_err(|m| match render {
-            true => m.message(&format!("attribute {name}")),
-            false => String::new(),
-        })?;
+        check::run(attr_check, subject)
+            .map_err(|m| render_if(render, &m, format_args!("attribute {name}")))?;
     }
     Ok(())
 }

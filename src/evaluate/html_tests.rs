@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::model::{Check, CheckOp, CountRange};
+use crate::model::{Check, CheckOp, CountRange, MatchMode};
 use crate::spec::exprs::{compile_css, compile_regex};
 
 const SHOP: &str = r#"<!doctype html><html><head><title>Shop</title></head><body>
@@ -131,12 +131,12 @@ fn match_all_reports_the_first_failing_match_and_how_many_failed() {
     )));
     assert_eq!(
         run_on(SHOP, &a).unwrap(),
-        r#"prices-formatted "span.price": expected text to match /^\$\d+\.\d\d$/, found "call us" (match 3 of 3; 1 of 3 failed)"#
+        r#"prices-formatted "span.price": expected text to match /^\$\d+\.\d\d$/, found "call us" at match 3 (1 of 3 failed)"#
     );
     a.text = Some(one(CheckOp::Contains("$1".into())));
     assert_eq!(
         run_on(SHOP, &a).unwrap(),
-        r#"prices-formatted "span.price": expected text to contain "$1", found "$3.50" (match 2 of 3; 2 of 3 failed)"#
+        r#"prices-formatted "span.price": expected text to contain "$1", found "$3.50" at match 2 (2 of 3 failed)"#
     );
 }
 
@@ -149,7 +149,7 @@ fn match_any_needs_one_passing_match() {
     a.text = Some(one(CheckOp::Contains("free".into())));
     assert_eq!(
         run_on(SHOP, &a).unwrap(),
-        r#"html[0] "span.price": none of 3 matches passed; match 1: expected text to contain "free", found "$12.99""#
+        r#"html[0] "span.price": none of 3 matches passed; at match 1: expected text to contain "free", found "$12.99""#
     );
 }
 

@@ -60,7 +60,7 @@ pub fn headers(checks: &[HeaderCheck], headers: &HeaderMap, out: &mut Vec<Failur
         if let Err(m) = check::run(&hc.check, subject) {
             out.push(Failure::new(
                 format!("headers.{}", hc.name),
-                m.message(&format!("header {}", hc.name)),
+                m.message(format_args!("header {}", hc.name)),
             ));
         }
     }

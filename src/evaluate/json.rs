@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use super::check::{self, Subject};
-use super::{Judged, judge, render_if};
-use crate::model::{JsonAssertion, JsonPathExpr, MatchMode};
+use super::{judge, render_if};
+use crate::model::{JsonAssertion, JsonPathExpr};
 use crate::result::Failure;
 
 /// Run a compiled JSONPath on a document: the matched nodes, in RFC 9535 order.
@@ -37,31 +37,17 @@ pub fn assert(a: &JsonAssertion, doc: &Value) -> Option<Failure> {
         _ => {}
     }
     let value_check = a.value.as_ref()?;
-    let Judged {
-        index,
-        message,
-        failed,
-    } = judge(nodes.into_iter(), a.mode, |node, render| {
+    let judged = judge(nodes.into_iter(), a.mode, |node, render| {
         check::run(value_check, Subject::Json(node)).map_err(|m| render_if(render, &m, "value"))
     })?;
-    if n == 1 {
-        return fail(format!("{}: {message}", prefix()));
-    }
-    // Where the failing node is, as a normalized path; only computed on failure.
-    let location = a.path.path.query_located(doc).get(index).map_or_else(
-        || format!("node {}", index + 1),
-        |node| node.location().to_string(),
-    );
-    match a.mode {
-        MatchMode::All => fail(format!(
-            "{}: {message} at {location} ({failed} of {n} failed)",
-            prefix()
-        )),
-        MatchMode::Any => fail(format!(
-            "{}: none of {n} nodes passed; at {location}: {message}",
-            prefix()
-        )),
-    }
+    // Where the failing node is, as a normalized path: only computed for a failure.
+    let message = judged.into_message(&prefix(), n, a.mode, "nodes", |index| {
+        a.path.path.query_located(doc).get(index).map_or_else(
+            || format!("node {}", index + 1),
+            |node| node.location().to_string(),
+        )
+    });
+    fail(message)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{Check, CheckOp, CountRange, JsonType};
+use crate::model::{Check, CheckOp, CountRange, JsonType, MatchMode};
 use crate::spec::exprs::compile_jsonpath;
 
 fn doc() -> Value {

@@ -127,6 +127,33 @@ struct Judged {
     failed: usize,
 }
 
+impl Judged {
+    /// The message of an assertion over `n` items (`matches`, `nodes`): the first failure as
+    /// it is when there is one item, else with `place(index)` and how many failed.
+    fn into_message(
+        self,
+        prefix: &str,
+        n: usize,
+        mode: MatchMode,
+        items: &str,
+        place: impl FnOnce(usize) -> String,
+    ) -> String {
+        let Judged {
+            index,
+            message,
+            failed,
+        } = self;
+        if n == 1 {
+            return format!("{prefix}: {message}");
+        }
+        let at = place(index);
+        match mode {
+            MatchMode::All => format!("{prefix}: {message} at {at} ({failed} of {n} failed)"),
+            MatchMode::Any => format!("{prefix}: none of {n} {items} passed; at {at}: {message}"),
+        }
+    }
+}
+
 /// Run `check` on each item: `all` fails if any item fails (every item is run, to count them),
 /// `any` fails if no item passes. No items is a vacuous pass either way. `check`'s flag says
 /// whether its failure message is wanted (only the first one is shown; the rest are counted).
@@ -157,7 +184,7 @@ fn judge<T>(
 }
 
 /// The mismatch's message when `render`, else an empty (unallocated) string.
-fn render_if(render: bool, mismatch: &check::Mismatch<'_>, noun: &str) -> String {
+fn render_if(render: bool, mismatch: &check::Mismatch<'_>, noun: impl std::fmt::Display) -> String {
     if render {
         mismatch.message(noun)
     } else {
