@@ -51,13 +51,16 @@ pub struct SpecState {
     pub targets: Vec<(String, TargetState)>,
 }
 
+/// A spec's place in the configuration: (name, labels, target names in file order).
+type SpecLayout = (String, BTreeMap<String, String>, Vec<String>);
+
 /// Every target's state, keyed by (spec, target), plus the configured order.
 #[derive(Debug, Default)]
 pub struct StatusStore {
     /// Target states.
     targets: RwLock<BTreeMap<TargetKey, TargetState>>,
     /// Spec order and labels of the running configuration: (spec, labels, target names).
-    layout: RwLock<Vec<(String, BTreeMap<String, String>, Vec<String>)>>,
+    layout: RwLock<Vec<SpecLayout>>,
 }
 
 impl StatusStore {
