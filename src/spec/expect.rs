@@ -85,7 +85,7 @@ fn status(ctx: &mut Ctx<'_>, node: &Node) -> Option<StatusPattern> {
     let code = match &node.value {
         Value::Int(i) => *i,
         Value::Str(s) => {
-            let t = ctx.interp(s, node.pos);
+            let t = ctx.interp(s, node.pos)?;
             let t = t.trim();
             let b = t.as_bytes();
             if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx") {

@@ -101,20 +101,24 @@ impl<'a> Ctx<'a> {
         Some(Fields { entries })
     }
 
-    /// Interpolate a string value at `pos`, recording env values and errors.
-    pub fn interp(&mut self, s: &str, pos: Pos) -> String {
+    /// Interpolate a string value at `pos`, recording env values and errors. `None` when a
+    /// reference failed (already reported), so the value is not judged any further.
+    pub fn interp(&mut self, s: &str, pos: Pos) -> Option<String> {
         let r = interpolate(s, self.env);
+        self.secrets.extend(r.from_env);
+        if r.errors.is_empty() {
+            return Some(r.text);
+        }
         for e in r.errors {
             self.err(pos, e);
         }
-        self.secrets.extend(r.from_env);
-        r.text
+        None
     }
 
     /// A scalar as text (strings interpolated; numbers and booleans as written).
     pub fn text(&mut self, node: &Node, what: &str) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(self.interp(s, node.pos)),
+            Value::Str(s) => self.interp(s, node.pos),
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(f.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -145,7 +149,7 @@ impl<'a> Ctx<'a> {
         let n = match &node.value {
             Value::Int(i) => *i,
             Value::Str(s) => {
-                let t = self.interp(s, node.pos);
+                let t = self.interp(s, node.pos)?;
                 match t.trim().parse::<i128>() {
                     Ok(i) => i,
                     Err(_) => {
@@ -190,7 +194,7 @@ impl<'a> Ctx<'a> {
             Value::Int(i) => Some(*i as f64),
             Value::Float(f) => Some(*f),
             Value::Str(s) => {
-                let t = self.interp(s, node.pos);
+                let t = self.interp(s, node.pos)?;
                 match t.trim().parse::<f64>() {
                     Ok(f) if f.is_finite() => Some(f),
                     _ => {
@@ -212,7 +216,7 @@ impl<'a> Ctx<'a> {
         match &node.value {
             Value::Bool(b) => Some(*b),
             Value::Str(s) => {
-                let t = self.interp(s, node.pos);
+                let t = self.interp(s, node.pos)?;
                 match t.trim() {
                     "true" => Some(true),
                     "false" => Some(false),
@@ -314,7 +318,7 @@ impl<'a> Ctx<'a> {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(Json::Number)
                 .unwrap_or(Json::Null),
-            Value::Str(s) => Json::String(self.interp(s, node.pos)),
+            Value::Str(s) => self.interp(s, node.pos).map_or(Json::Null, Json::String),
             Value::Seq(items) => Json::Array(items.iter().map(|n| self.json(n)).collect()),
             Value::Map(entries) => Json::Object(
                 entries
