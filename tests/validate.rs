@@ -459,3 +459,65 @@ proptest! {
         }
     }
 }
+
+fn errors_of(text: &str) -> Vec<String> {
+    let src = Source {
+        name: "e.yaml".into(),
+        text: text.into(),
+    };
+    match load_sources(&[src], &test_env) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.0.iter().map(|d| d.to_string()).collect(),
+    }
+}
+
+#[test]
+fn edge_cases_are_positioned_errors() {
+    let head = "name: s\ntargets:\n  - name: t\n    url: http://127.0.0.1/\n";
+    // Crawling is not supported yet: its keys are unknown.
+    let e = errors_of(&format!(
+        "{head}    crawl: {{max_pages: 3}}\n    expect_each: {{}}\n"
+    ));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("e.yaml:5:5: unknown key `crawl` in target (allowed: name, url,"));
+    assert!(e[1].starts_with("e.yaml:6:5: unknown key `expect_each`"));
+    assert_eq!(
+        errors_of("# nothing here\n"),
+        ["e.yaml:1:1: empty spec file: expected a map with `name` and `targets`"]
+    );
+    let e = errors_of(&format!("{head}---\n{head}"));
+    assert!(e[0].contains("one YAML document"), "{e:?}");
+    let e = errors_of(&format!("{head}    headers: {{Accept: a, accept: b}}\n"));
+    assert_eq!(e, ["e.yaml:5:26: header \"accept\" is given twice"]);
+    let e = errors_of(&format!(
+        "{head}    expect:\n      html: [{{css: a, name: x}}]\n      json: [{{path: $.a, name: x}}]\n"
+    ));
+    assert_eq!(
+        e,
+        ["e.yaml:7:32: duplicate assertion name \"x\" (first used at line 6)"]
+    );
+    let e = errors_of("name: s\ntargets: []\n");
+    assert_eq!(
+        e,
+        ["e.yaml:2:10: `targets` is empty: a spec needs at least one target"]
+    );
+    let e = errors_of("[1, 2]\n");
+    assert_eq!(e, ["e.yaml:1:1: expected a map (spec), found a sequence"]);
+}
+
+#[test]
+fn strings_may_carry_numbers_and_booleans() {
+    let text = "name: s\ntargets:\n  - name: t\n    url: http://127.0.0.1/\n    retries: \"${RETRIES:-3}\"\n    tls_verify: \"false\"\n    expect: {status: \"204\"}\n";
+    let config = load_sources(
+        &[Source {
+            name: "n.yaml".into(),
+            text: text.into(),
+        }],
+        &test_env,
+    )
+    .unwrap();
+    let t = &config.specs[0].targets[0];
+    assert_eq!(t.retries, 3);
+    assert!(!t.tls_verify);
+    assert_eq!(t.expect.status, [StatusPattern::Code(204)]);
+}

@@ -10,6 +10,7 @@ mod expect;
 pub mod exprs;
 pub mod interp;
 pub mod keys;
+pub mod reference;
 pub mod schedule;
 pub mod units;
 mod walk;
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use compile::is_credential_header;
 pub use diag::{Diagnostic, Diagnostics};
-pub use keys::reference_markdown;
+pub use reference::reference_markdown;
 
 use crate::model::Config;
 
