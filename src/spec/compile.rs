@@ -9,26 +9,12 @@ use url::Url;
 
 use super::expect::{expect, extracts};
 use super::keys::{DEFAULTS, SPEC, TARGET};
-use super::walk::{Ctx, Fields};
+use super::walk::{Ctx, Fields, IDENTIFIER, SPEC_NAME, Seen};
 use super::yaml::{Node, Pos, Value};
 use crate::model::{
     DEFAULT_FOLLOW_REDIRECTS, DEFAULT_MAX_BODY, DEFAULT_SCHEDULE, DEFAULT_TIMEOUT, RequestBody,
     Schedule, Spec, Target,
 };
-
-const NAME_PATTERN: &str = "^[a-z0-9][a-z0-9_-]*$";
-
-fn valid_name(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f.is_ascii_digit())
-        && c.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_' || x == '-')
-}
-
-fn valid_label(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
-}
 
 /// Is `name` a header whose value is a credential?
 pub fn is_credential_header(name: &str) -> bool {
@@ -185,7 +171,7 @@ pub fn spec(ctx: &mut Ctx<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> {
     }
     let f = ctx.fields(root, &SPEC)?;
     let name_node = f.get("name");
-    let name = name_node.and_then(|n| ctx.name(n, NAME_PATTERN, valid_name));
+    let name = name_node.and_then(|n| ctx.name(n, &SPEC_NAME));
     let tz = f.get("timezone").and_then(|n| timezone(ctx, n));
     let sched = match schedule_text(ctx, &f) {
         Some((text, pos)) => match Schedule::parse(&text, tz.as_deref()) {
@@ -225,17 +211,16 @@ pub fn spec(ctx: &mut Ctx<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> {
                 "`targets` is empty: a spec needs at least one target",
             );
         }
-        let mut seen: Vec<(String, Pos)> = Vec::new();
+        let mut seen = Seen::default();
         for item in items {
             if let Some((t, pos)) = target(ctx, item, &sc) {
-                if let Some((_, first)) = seen.iter().find(|(n, _)| *n == t.name) {
+                if let Some(first) = seen.first(&t.name, pos) {
                     let msg = format!(
                         "duplicate target name {:?} (first defined at line {})",
                         t.name, first.line
                     );
                     ctx.err(pos, msg);
                 } else {
-                    seen.push((t.name.clone(), pos));
                     targets.push(t);
                 }
             }
@@ -259,12 +244,12 @@ fn labels(ctx: &mut Ctx<'_>, node: &Node) -> BTreeMap<String, String> {
         return out;
     };
     for (k, v) in entries {
-        if !valid_label(&k.name) {
+        if !IDENTIFIER.matches(&k.name) {
             ctx.err(
                 k.pos,
                 format!(
-                    "invalid label name {:?}: must match ^[a-zA-Z_][a-zA-Z0-9_]*$",
-                    k.name
+                    "invalid label name {:?}: must match {}",
+                    k.name, IDENTIFIER.shown
                 ),
             );
             continue;
@@ -307,14 +292,14 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
     let own_secrets = ctx.secrets.len();
     let f = ctx.fields(node, &TARGET)?;
     let name_node = f.get("name");
-    let name = name_node.and_then(|n| ctx.name(n, NAME_PATTERN, valid_name));
+    let name = name_node.and_then(|n| ctx.name(n, &SPEC_NAME));
     let url = f.get("url").and_then(|n| url(ctx, n));
     let method = f.get("method").and_then(|n| method(ctx, n));
     let body = match (f.entry("body"), f.entry("json")) {
-        (Some(b), Some(j)) => {
-            let second = if b.0.pos > j.0.pos { b } else { j };
-            ctx.err(
-                second.0.pos,
+        (Some((b, _)), Some((j, _))) => {
+            ctx.exclusive(
+                b,
+                j,
                 "`body` and `json` are exclusive: give one request body",
             );
             None

@@ -2,8 +2,8 @@
 
 use super::exprs::{compile_css, compile_jsonpath, compile_regex};
 use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, TLS};
-use super::walk::Ctx;
-use super::yaml::{Node, Pos, Value};
+use super::walk::{Ctx, EXTRACT_NAME, Seen};
+use super::yaml::{Node, Value};
 use crate::model::{
     Check, CheckOp, CountRange, Expect, Extract, ExtractSource, HeaderCheck, HtmlAssertion,
     JsonAssertion, JsonType, MatchMode, StatusPattern, TlsExpect,
@@ -46,7 +46,7 @@ pub fn expect(ctx: &mut Ctx<'_>, node: &Node) -> Expect {
             .u32(d, "min_days_valid (days)", 0, u32::MAX)
             .map(|min_days_valid| TlsExpect { min_days_valid });
     }
-    let mut ids: Vec<(String, Pos)> = Vec::new();
+    let mut ids = Seen::default();
     if let Some(n) = f.get("html")
         && let Some(items) = ctx.seq(n, "a list of html assertions")
     {
@@ -99,9 +99,8 @@ fn status(ctx: &mut Ctx<'_>, node: &Node) -> Option<StatusPattern> {
                 }
             }
         }
-        other => {
-            let msg = format!("expected {WHAT}, found {}", other.kind());
-            ctx.err(node.pos, msg);
+        _ => {
+            ctx.type_err(node, WHAT);
             return None;
         }
     };
@@ -232,7 +231,7 @@ fn assertion_id(
     name: Option<&Node>,
     kind: &str,
     index: usize,
-    ids: &mut Vec<(String, Pos)>,
+    ids: &mut Seen,
 ) -> String {
     let Some(n) = name else {
         return format!("{kind}[{index}]");
@@ -242,24 +241,17 @@ fn assertion_id(
     };
     if id.trim().is_empty() {
         ctx.err(n.pos, "assertion name must not be empty");
-    } else if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
+    } else if let Some(first) = ids.first(&id, n.pos) {
         let msg = format!(
             "duplicate assertion name {id:?} (first used at line {})",
             first.line
         );
         ctx.err(n.pos, msg);
-    } else {
-        ids.push((id.clone(), n.pos));
     }
     id
 }
 
-fn html(
-    ctx: &mut Ctx<'_>,
-    node: &Node,
-    index: usize,
-    ids: &mut Vec<(String, Pos)>,
-) -> Option<HtmlAssertion> {
+fn html(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<HtmlAssertion> {
     let f = ctx.fields(node, &HTML)?;
     let id = assertion_id(ctx, f.get("name"), "html", index, ids);
     let css = f.get("css").and_then(|n| css(ctx, n));
@@ -305,12 +297,7 @@ fn html(
     })
 }
 
-fn json(
-    ctx: &mut Ctx<'_>,
-    node: &Node,
-    index: usize,
-    ids: &mut Vec<(String, Pos)>,
-) -> Option<JsonAssertion> {
+fn json(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<JsonAssertion> {
     let f = ctx.fields(node, &JSON)?;
     let id = assertion_id(ctx, f.get("name"), "json", index, ids);
     let path = f.get("path").and_then(|n| jsonpath(ctx, n));
@@ -342,36 +329,26 @@ fn jsonpath(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::JsonPathExpr
     compile_jsonpath(&s).map_err(|e| ctx.err(node.pos, e)).ok()
 }
 
-fn valid_extract_name(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f == '_')
-        && c.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_')
-}
-
 /// Compile `extract:`; names must be unique in the target.
 pub fn extracts(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Extract> {
     let mut out = Vec::new();
     let Some(items) = ctx.seq(node, "a list of extract items") else {
         return out;
     };
-    let mut seen: Vec<(String, Pos)> = Vec::new();
+    let mut seen = Seen::default();
     for item in items {
         let Some(f) = ctx.fields(item, &EXTRACT) else {
             continue;
         };
-        let name = f
-            .get("name")
-            .and_then(|n| ctx.name(n, "^[a-z_][a-z0-9_]*$", valid_extract_name));
-        if let (Some(n), Some(node)) = (&name, f.get("name")) {
-            if let Some((_, first)) = seen.iter().find(|(s, _)| s == n) {
-                let msg = format!(
-                    "duplicate extract name {n:?} (first used at line {})",
-                    first.line
-                );
-                ctx.err(node.pos, msg);
-            } else {
-                seen.push((n.clone(), node.pos));
-            }
+        let name = f.get("name").and_then(|n| ctx.name(n, &EXTRACT_NAME));
+        if let (Some(n), Some(node)) = (&name, f.get("name"))
+            && let Some(first) = seen.first(n, node.pos)
+        {
+            let msg = format!(
+                "duplicate extract name {n:?} (first used at line {})",
+                first.line
+            );
+            ctx.err(node.pos, msg);
         }
         // Outer None: the regex is invalid; inner None: there is none.
         let regex = match f.get("regex") {
@@ -399,10 +376,10 @@ fn extract_source(
     let path_e = f.entry("path");
     let text_e = f.entry("text");
     let attr_e = f.entry("attr");
-    if let (Some(a), Some(b)) = (css_e, path_e) {
-        let second = if a.0.pos > b.0.pos { a } else { b };
-        ctx.err(
-            second.0.pos,
+    if let (Some((a, _)), Some((b, _))) = (css_e, path_e) {
+        ctx.exclusive(
+            a,
+            b,
             "`css` and `path` are exclusive: an extract item has exactly one source",
         );
         return None;
@@ -421,11 +398,10 @@ fn extract_source(
     let sel = css(ctx, c);
     let text = text_e.and_then(|(_, n)| ctx.bool(n, "a boolean"));
     let attr = attr_e.and_then(|(_, n)| ctx.text(n, "an attribute name"));
-    if let (Some(t), Some(a)) = (text_e, attr_e)
+    if let (Some((t, _)), Some((a, _))) = (text_e, attr_e)
         && text == Some(true)
     {
-        let second = if t.0.pos > a.0.pos { t } else { a };
-        ctx.err(second.0.pos, "`text` and `attr` are exclusive");
+        ctx.exclusive(t, a, "`text` and `attr` are exclusive");
         return None;
     }
     let sel = sel?;

@@ -55,7 +55,7 @@ fn reference(inner: &str, env: EnvLookup<'_>, out: &mut Interpolated) {
         Some((n, d)) => (n, Some(d)),
         None => (inner, None),
     };
-    if !valid_name(name) {
+    if !super::walk::IDENTIFIER.matches(name) {
         out.errors.push(format!(
             "invalid variable reference `${{{inner}}}`: expected ${{NAME}} or ${{NAME:-default}} \
              with NAME like [A-Za-z_][A-Za-z0-9_]* (write `$${{` for a literal `${{`)"
@@ -73,12 +73,6 @@ fn reference(inner: &str, env: EnvLookup<'_>, out: &mut Interpolated) {
             "environment variable `{name}` is not set (use ${{{name}:-default}} for a default)"
         )),
     }
-}
-
-fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

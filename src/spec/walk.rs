@@ -13,6 +13,62 @@ use super::units;
 use super::yaml::{Key, Node, Pos, Value};
 use crate::model::CountRange;
 
+/// A name syntax: which characters may start and continue a name, and how it is shown.
+pub struct NamePattern {
+    /// The pattern as shown in messages.
+    pub shown: &'static str,
+    /// Allowed first characters.
+    first: fn(char) -> bool,
+    /// Allowed following characters.
+    rest: fn(char) -> bool,
+}
+
+impl NamePattern {
+    /// Does `s` follow the pattern?
+    pub fn matches(&self, s: &str) -> bool {
+        let mut chars = s.chars();
+        chars.next().is_some_and(self.first) && chars.all(self.rest)
+    }
+}
+
+/// Spec and target names.
+pub const SPEC_NAME: NamePattern = NamePattern {
+    shown: "^[a-z0-9][a-z0-9_-]*$",
+    first: |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+    rest: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-',
+};
+
+/// Extracted value names (they become metric label values).
+pub const EXTRACT_NAME: NamePattern = NamePattern {
+    shown: "^[a-z_][a-z0-9_]*$",
+    first: |c| c.is_ascii_lowercase() || c == '_',
+    rest: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_',
+};
+
+/// Label names and environment variable names.
+pub const IDENTIFIER: NamePattern = NamePattern {
+    shown: "^[a-zA-Z_][a-zA-Z0-9_]*$",
+    first: |c| c.is_ascii_alphabetic() || c == '_',
+    rest: |c| c.is_ascii_alphanumeric() || c == '_',
+};
+
+/// Names already used in one scope, so a duplicate can point back at the first.
+#[derive(Default)]
+pub struct Seen(Vec<(String, Pos)>);
+
+impl Seen {
+    /// Record `name` at `pos`; if it was used before, the first position instead.
+    pub fn first(&mut self, name: &str, pos: Pos) -> Option<Pos> {
+        match self.0.iter().find(|(n, _)| n == name) {
+            Some((_, first)) => Some(*first),
+            None => {
+                self.0.push((name.to_string(), pos));
+                None
+            }
+        }
+    }
+}
+
 /// Walking state: the current file, the environment, and what has been found so far.
 pub struct Ctx<'a> {
     /// The file being walked, as the user named it.
@@ -67,14 +123,7 @@ impl<'a> Ctx<'a> {
     /// Check that `node` is a map with only `table`'s keys and all its required ones.
     pub fn fields<'n>(&mut self, node: &'n Node, table: &Table) -> Option<Fields<'n>> {
         let Some(entries) = node.as_map() else {
-            self.err(
-                node.pos,
-                format!(
-                    "expected a map ({}), found {}",
-                    table.name,
-                    node.value.kind()
-                ),
-            );
+            self.type_err(node, &format!("a map ({})", table.name));
             return None;
         };
         for (k, _) in entries {
@@ -122,48 +171,70 @@ impl<'a> Ctx<'a> {
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(f.to_string()),
             Value::Bool(b) => Some(b.to_string()),
-            other => {
-                let msg = format!("expected {what}, found {}", other.kind());
-                self.err(node.pos, msg);
+            _ => {
+                self.type_err(node, what);
                 None
             }
         }
     }
 
-    /// A string that must match `valid` (a name).
-    pub fn name(&mut self, node: &Node, pattern: &str, valid: fn(&str) -> bool) -> Option<String> {
+    /// A string that must follow `pattern` (a name).
+    pub fn name(&mut self, node: &Node, pattern: &NamePattern) -> Option<String> {
         let s = self.text(node, "a name string")?;
-        if valid(&s) {
+        if pattern.matches(&s) {
             Some(s)
         } else {
             self.err(
                 node.pos,
-                format!("invalid name {s:?}: must match {pattern}"),
+                format!("invalid name {s:?}: must match {}", pattern.shown),
             );
             None
         }
     }
 
+    /// Report two keys that cannot be used together, at the later one.
+    pub fn exclusive(&mut self, a: &Key, b: &Key, message: &str) {
+        let later = if a.pos > b.pos { a } else { b };
+        self.err(later.pos, message);
+    }
+
+    /// Record "expected WHAT, found KIND" at `node`.
+    pub fn type_err(&mut self, node: &Node, what: &str) {
+        let msg = format!("expected {what}, found {}", node.value.kind());
+        self.err(node.pos, msg);
+    }
+
+    /// A typed scalar: `direct` reads it from the YAML value; a string is interpolated and
+    /// handed to `parse` (so `${VAR}` can supply numbers and booleans).
+    fn scalar<T>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        direct: impl Fn(&Value) -> Option<T>,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        if let Some(v) = direct(&node.value) {
+            return Some(v);
+        }
+        let Value::Str(s) = &node.value else {
+            self.type_err(node, what);
+            return None;
+        };
+        let t = self.interp(s, node.pos)?;
+        let parsed = parse(t.trim());
+        if parsed.is_none() {
+            self.err(node.pos, format!("expected {what}, found string {t:?}"));
+        }
+        parsed
+    }
+
     /// An integer in `lo..=hi` (a numeric string is accepted too).
     pub fn int(&mut self, node: &Node, what: &str, lo: i128, hi: i128) -> Option<i128> {
-        let n = match &node.value {
-            Value::Int(i) => *i,
-            Value::Str(s) => {
-                let t = self.interp(s, node.pos)?;
-                match t.trim().parse::<i128>() {
-                    Ok(i) => i,
-                    Err(_) => {
-                        self.err(node.pos, format!("expected {what}, found string {t:?}"));
-                        return None;
-                    }
-                }
-            }
-            other => {
-                let msg = format!("expected {what}, found {}", other.kind());
-                self.err(node.pos, msg);
-                return None;
-            }
+        let direct = |v: &Value| match v {
+            Value::Int(i) => Some(*i),
+            _ => None,
         };
+        let n = self.scalar(node, what, direct, |t| t.parse().ok())?;
         if n < lo || n > hi {
             let range = if hi == i128::from(u32::MAX) || hi == i128::from(u64::MAX) {
                 format!("at least {lo}")
@@ -190,48 +261,27 @@ impl<'a> Ctx<'a> {
 
     /// A number (integer, float or numeric string).
     pub fn number(&mut self, node: &Node, what: &str) -> Option<f64> {
-        match &node.value {
+        let direct = |v: &Value| match v {
             Value::Int(i) => Some(*i as f64),
             Value::Float(f) => Some(*f),
-            Value::Str(s) => {
-                let t = self.interp(s, node.pos)?;
-                match t.trim().parse::<f64>() {
-                    Ok(f) if f.is_finite() => Some(f),
-                    _ => {
-                        self.err(node.pos, format!("expected {what}, found string {t:?}"));
-                        None
-                    }
-                }
-            }
-            other => {
-                let msg = format!("expected {what}, found {}", other.kind());
-                self.err(node.pos, msg);
-                None
-            }
-        }
+            _ => None,
+        };
+        let parse = |t: &str| t.parse::<f64>().ok().filter(|f| f.is_finite());
+        self.scalar(node, what, direct, parse)
     }
 
     /// A boolean (or the string `true`/`false`).
     pub fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
-        match &node.value {
+        let direct = |v: &Value| match v {
             Value::Bool(b) => Some(*b),
-            Value::Str(s) => {
-                let t = self.interp(s, node.pos)?;
-                match t.trim() {
-                    "true" => Some(true),
-                    "false" => Some(false),
-                    _ => {
-                        self.err(node.pos, format!("expected {what}, found string {t:?}"));
-                        None
-                    }
-                }
-            }
-            other => {
-                let msg = format!("expected {what}, found {}", other.kind());
-                self.err(node.pos, msg);
-                None
-            }
-        }
+            _ => None,
+        };
+        let parse = |t: &str| match t {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        self.scalar(node, what, direct, parse)
     }
 
     /// A duration such as `10s`.
@@ -286,9 +336,8 @@ impl<'a> Ctx<'a> {
     pub fn seq<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [Node]> {
         match &node.value {
             Value::Seq(items) => Some(items),
-            other => {
-                let msg = format!("expected {what}, found {}", other.kind());
-                self.err(node.pos, msg);
+            _ => {
+                self.type_err(node, what);
                 None
             }
         }
@@ -298,9 +347,8 @@ impl<'a> Ctx<'a> {
     pub fn map<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Key, Node)]> {
         match &node.value {
             Value::Map(entries) => Some(entries),
-            other => {
-                let msg = format!("expected {what}, found {}", other.kind());
-                self.err(node.pos, msg);
+            _ => {
+                self.type_err(node, what);
                 None
             }
         }
