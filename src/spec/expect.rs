@@ -1,0 +1,413 @@
+//! Compiling `expect:` (status, headers, body, tls, html, json), checks and `extract:`.
+
+use super::exprs::{compile_css, compile_jsonpath, compile_regex};
+use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, TLS};
+use super::walk::{Ctx, EXTRACT_NAME, Seen};
+use super::yaml::{Node, Value};
+use crate::model::{
+    Check, CheckOp, CountRange, Expect, Extract, ExtractSource, HeaderCheck, HtmlAssertion,
+    JsonAssertion, JsonType, MatchMode, StatusPattern, TlsExpect,
+};
+
+/// Compile `expect:`; problems are recorded in `ctx`.
+pub fn expect(ctx: &mut Ctx<'_>, node: &Node) -> Expect {
+    let mut out = Expect::default();
+    let Some(f) = ctx.fields(node, &EXPECT) else {
+        return out;
+    };
+    if let Some(n) = f.get("status") {
+        out.status = statuses(ctx, n);
+    }
+    out.max_duration = f.get("max_duration").and_then(|n| ctx.duration(n));
+    if let Some(n) = f.get("headers")
+        && let Some(entries) = ctx.map(n, "a map of header name to check")
+    {
+        for (k, v) in entries {
+            let name = k.name.to_ascii_lowercase();
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                ctx.err(k.pos, format!("invalid header name {:?}", k.name));
+            }
+            if let Some(check) = check(ctx, v) {
+                out.headers.push(HeaderCheck { name, check });
+            }
+        }
+    }
+    if let Some(n) = f.get("body") {
+        match &n.value {
+            Value::Seq(items) => out.body = items.iter().filter_map(|i| check(ctx, i)).collect(),
+            _ => out.body = check(ctx, n).into_iter().collect(),
+        }
+    }
+    if let Some(n) = f.get("tls")
+        && let Some(t) = ctx.fields(n, &TLS)
+        && let Some(d) = t.get("min_days_valid")
+    {
+        out.tls = ctx
+            .u32(d, "min_days_valid (days)", 0, u32::MAX)
+            .map(|min_days_valid| TlsExpect { min_days_valid });
+    }
+    let mut ids = Seen::default();
+    if let Some(n) = f.get("html")
+        && let Some(items) = ctx.seq(n, "a list of html assertions")
+    {
+        for (i, item) in items.iter().enumerate() {
+            if let Some(a) = html(ctx, item, i, &mut ids) {
+                out.html.push(a);
+            }
+        }
+    }
+    if let Some(n) = f.get("json")
+        && let Some(items) = ctx.seq(n, "a list of json assertions")
+    {
+        for (i, item) in items.iter().enumerate() {
+            if let Some(a) = json(ctx, item, i, &mut ids) {
+                out.json.push(a);
+            }
+        }
+    }
+    out
+}
+
+fn statuses(ctx: &mut Ctx<'_>, node: &Node) -> Vec<StatusPattern> {
+    match &node.value {
+        Value::Seq(items) => {
+            if items.is_empty() {
+                ctx.err(node.pos, "status list is empty (omit `status` for 2xx)");
+            }
+            items.iter().filter_map(|n| status(ctx, n)).collect()
+        }
+        _ => status(ctx, node).into_iter().collect(),
+    }
+}
+
+fn status(ctx: &mut Ctx<'_>, node: &Node) -> Option<StatusPattern> {
+    const WHAT: &str = "a status code (100..=599) or a class such as \"2xx\"";
+    let code = match &node.value {
+        Value::Int(i) => *i,
+        Value::Str(s) => {
+            let t = ctx.interp(s, node.pos)?;
+            let t = t.trim();
+            let b = t.as_bytes();
+            if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx") {
+                return Some(StatusPattern::Class(b[0] - b'0'));
+            }
+            match t.parse::<i128>() {
+                Ok(i) => i,
+                Err(_) => {
+                    ctx.err(node.pos, format!("invalid status {t:?}: expected {WHAT}"));
+                    return None;
+                }
+            }
+        }
+        _ => {
+            ctx.type_err(node, WHAT);
+            return None;
+        }
+    };
+    match u16::try_from(code) {
+        Ok(c) if (100..=599).contains(&c) => Some(StatusPattern::Code(c)),
+        _ => {
+            ctx.err(node.pos, format!("invalid status {code}: expected {WHAT}"));
+            None
+        }
+    }
+}
+
+/// Compile a check: a scalar (equals) or a map of operations.
+pub fn check(ctx: &mut Ctx<'_>, node: &Node) -> Option<Check> {
+    let entries = match &node.value {
+        Value::Map(entries) => entries,
+        Value::Seq(_) => {
+            ctx.err(
+                node.pos,
+                "expected a check (a scalar, or a map of operations such as {contains: x}), found a sequence",
+            );
+            return None;
+        }
+        _ => {
+            let v = ctx.json(node);
+            return Some(Check {
+                ops: vec![CheckOp::Equals(v)],
+            });
+        }
+    };
+    if entries.is_empty() {
+        ctx.err(
+            node.pos,
+            format!(
+                "a check needs at least one operation (allowed: {})",
+                CHECK.allowed()
+            ),
+        );
+        return None;
+    }
+    let mut ops = Vec::new();
+    let mut ok = true;
+    for (k, v) in entries {
+        let op = match k.name.as_str() {
+            "equals" => Some(CheckOp::Equals(ctx.json(v))),
+            "not_equals" => Some(CheckOp::NotEquals(ctx.json(v))),
+            "contains" => ctx.text(v, "a string").map(CheckOp::Contains),
+            "not_contains" => ctx.text(v, "a string").map(CheckOp::NotContains),
+            "matches" => regex(ctx, v).map(CheckOp::Matches),
+            "not_matches" => regex(ctx, v).map(CheckOp::NotMatches),
+            "one_of" => ctx
+                .seq(v, "a list of values")
+                .map(|items| CheckOp::OneOf(items.iter().map(|i| ctx.json(i)).collect())),
+            "lt" => ctx.number(v, "a number").map(CheckOp::Lt),
+            "le" => ctx.number(v, "a number").map(CheckOp::Le),
+            "gt" => ctx.number(v, "a number").map(CheckOp::Gt),
+            "ge" => ctx.number(v, "a number").map(CheckOp::Ge),
+            "type" => json_type(ctx, v).map(CheckOp::Type),
+            "length" => ctx.range(v, "length").map(CheckOp::Length),
+            "empty" => ctx.bool(v, "a boolean").map(CheckOp::Empty),
+            "exists" => ctx.bool(v, "a boolean").map(CheckOp::Exists),
+            other => {
+                ctx.err(
+                    k.pos,
+                    format!(
+                        "unknown check operation `{other}` (allowed: {})",
+                        CHECK.allowed()
+                    ),
+                );
+                None
+            }
+        };
+        match op {
+            Some(op) => ops.push(op),
+            None => ok = false,
+        }
+    }
+    ok.then_some(Check { ops })
+}
+
+fn regex(ctx: &mut Ctx<'_>, node: &Node) -> Option<regex::Regex> {
+    let s = ctx.text(node, "a regex string")?;
+    compile_regex(&s).map_err(|e| ctx.err(node.pos, e)).ok()
+}
+
+fn json_type(ctx: &mut Ctx<'_>, node: &Node) -> Option<JsonType> {
+    let s = ctx.text(node, "a type name")?;
+    let t = match s.as_str() {
+        "string" => JsonType::String,
+        "number" => JsonType::Number,
+        "boolean" => JsonType::Boolean,
+        "null" => JsonType::Null,
+        "array" => JsonType::Array,
+        "object" => JsonType::Object,
+        _ => {
+            ctx.err(
+                node.pos,
+                format!(
+                    "unknown type {s:?} (allowed: string, number, boolean, null, array, object)"
+                ),
+            );
+            return None;
+        }
+    };
+    Some(t)
+}
+
+fn match_mode(ctx: &mut Ctx<'_>, node: Option<&Node>) -> MatchMode {
+    let Some(node) = node else {
+        return MatchMode::All;
+    };
+    match ctx.text(node, "`all` or `any`").as_deref() {
+        Some("all") | None => MatchMode::All,
+        Some("any") => MatchMode::Any,
+        Some(other) => {
+            ctx.err(
+                node.pos,
+                format!("invalid match {other:?} (allowed: all, any)"),
+            );
+            MatchMode::All
+        }
+    }
+}
+
+/// The id of an assertion: its `name` or `KIND[INDEX]`; duplicates are reported.
+fn assertion_id(
+    ctx: &mut Ctx<'_>,
+    name: Option<&Node>,
+    kind: &str,
+    index: usize,
+    ids: &mut Seen,
+) -> String {
+    let Some(n) = name else {
+        return format!("{kind}[{index}]");
+    };
+    let Some(id) = ctx.text(n, "a name string") else {
+        return format!("{kind}[{index}]");
+    };
+    if id.trim().is_empty() {
+        ctx.err(n.pos, "assertion name must not be empty");
+    } else if let Some(first) = ids.first(&id, n.pos) {
+        let msg = format!(
+            "duplicate assertion name {id:?} (first used at line {})",
+            first.line
+        );
+        ctx.err(n.pos, msg);
+    }
+    id
+}
+
+fn html(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<HtmlAssertion> {
+    let f = ctx.fields(node, &HTML)?;
+    let id = assertion_id(ctx, f.get("name"), "html", index, ids);
+    let css = f.get("css").and_then(|n| css(ctx, n));
+    let count = match f.get("count") {
+        Some(n) => ctx.range(n, "count"),
+        None => Some(CountRange {
+            min: Some(1),
+            max: None,
+        }),
+    };
+    let text = f.get("text").map(|n| check(ctx, n));
+    let mut attrs = Vec::new();
+    let mut attrs_ok = true;
+    if let Some(n) = f.get("attr") {
+        match ctx.map(n, "a map of attribute name to check") {
+            Some(entries) => {
+                for (k, v) in entries {
+                    match check(ctx, v) {
+                        Some(c) => attrs.push((k.name.clone(), c)),
+                        None => attrs_ok = false,
+                    }
+                }
+            }
+            None => attrs_ok = false,
+        }
+    }
+    let mode = match_mode(ctx, f.get("match"));
+    let text = match text {
+        Some(Some(c)) => Some(c),
+        Some(None) => return None,
+        None => None,
+    };
+    if !attrs_ok {
+        return None;
+    }
+    Some(HtmlAssertion {
+        id,
+        css: css?,
+        count: count?,
+        text,
+        attrs,
+        mode,
+    })
+}
+
+fn json(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<JsonAssertion> {
+    let f = ctx.fields(node, &JSON)?;
+    let id = assertion_id(ctx, f.get("name"), "json", index, ids);
+    let path = f.get("path").and_then(|n| jsonpath(ctx, n));
+    let count = f.get("count").map(|n| ctx.range(n, "count"));
+    let value = f.get("value").map(|n| check(ctx, n));
+    let mode = match_mode(ctx, f.get("match"));
+    Some(JsonAssertion {
+        id,
+        path: path?,
+        count: match count {
+            Some(c) => Some(c?),
+            None => None,
+        },
+        value: match value {
+            Some(v) => Some(v?),
+            None => None,
+        },
+        mode,
+    })
+}
+
+fn css(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::CssSelector> {
+    let s = ctx.text(node, "a CSS selector string")?;
+    compile_css(&s).map_err(|e| ctx.err(node.pos, e)).ok()
+}
+
+fn jsonpath(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::JsonPathExpr> {
+    let s = ctx.text(node, "a JSONPath string")?;
+    compile_jsonpath(&s).map_err(|e| ctx.err(node.pos, e)).ok()
+}
+
+/// Compile `extract:`; names must be unique in the target.
+pub fn extracts(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Extract> {
+    let mut out = Vec::new();
+    let Some(items) = ctx.seq(node, "a list of extract items") else {
+        return out;
+    };
+    let mut seen = Seen::default();
+    for item in items {
+        let Some(f) = ctx.fields(item, &EXTRACT) else {
+            continue;
+        };
+        let name = f.get("name").and_then(|n| ctx.name(n, &EXTRACT_NAME));
+        if let (Some(n), Some(node)) = (&name, f.get("name"))
+            && let Some(first) = seen.first(n, node.pos)
+        {
+            let msg = format!(
+                "duplicate extract name {n:?} (first used at line {})",
+                first.line
+            );
+            ctx.err(node.pos, msg);
+        }
+        // Outer None: the regex is invalid; inner None: there is none.
+        let regex = match f.get("regex") {
+            Some(n) => regex(ctx, n).map(Some),
+            None => Some(None),
+        };
+        let source = extract_source(ctx, item, &f);
+        if let (Some(name), Some(source), Some(regex)) = (name, source, regex) {
+            out.push(Extract {
+                name,
+                source,
+                regex,
+            });
+        }
+    }
+    out
+}
+
+fn extract_source(
+    ctx: &mut Ctx<'_>,
+    item: &Node,
+    f: &super::walk::Fields<'_>,
+) -> Option<ExtractSource> {
+    let css_e = f.entry("css");
+    let path_e = f.entry("path");
+    let text_e = f.entry("text");
+    let attr_e = f.entry("attr");
+    if let (Some((a, _)), Some((b, _))) = (css_e, path_e) {
+        ctx.exclusive(
+            a,
+            b,
+            "`css` and `path` are exclusive: an extract item has exactly one source",
+        );
+        return None;
+    }
+    if let Some((_, p)) = path_e {
+        for (k, _) in [text_e, attr_e].into_iter().flatten() {
+            ctx.err(k.pos, format!("`{}` only applies with `css`", k.name));
+        }
+        let path = jsonpath(ctx, p)?;
+        return (text_e.is_none() && attr_e.is_none()).then_some(ExtractSource::Json(path));
+    }
+    let Some((_, c)) = css_e else {
+        ctx.err(item.pos, "extract item needs a source: `css` or `path`");
+        return None;
+    };
+    let sel = css(ctx, c);
+    let text = text_e.and_then(|(_, n)| ctx.bool(n, "a boolean"));
+    let attr = attr_e.and_then(|(_, n)| ctx.text(n, "an attribute name"));
+    if let (Some((t, _)), Some((a, _))) = (text_e, attr_e)
+        && text == Some(true)
+    {
+        ctx.exclusive(t, a, "`text` and `attr` are exclusive");
+        return None;
+    }
+    let sel = sel?;
+    Some(match (attr, text) {
+        (Some(a), _) => ExtractSource::CssAttr(sel, a),
+        (None, Some(true)) => ExtractSource::CssText(sel),
+        _ => ExtractSource::CssCount(sel),
+    })
+}

@@ -1,0 +1,68 @@
+//! Renders the key tables and the prose on checks, schedules, units and `${VAR}` into the
+//! Markdown reference `docs/spec-reference.md` (a test keeps the file equal to this output).
+
+use super::keys::ALL;
+
+const PREAMBLE: &str = "# Spec file reference\n\n\
+<!-- Generated from src/spec/keys.rs by the test `reference_doc_is_current`; \
+regenerate with `UPDATE_REFERENCE=1 cargo test --test validate`. Do not edit by hand. -->\n\n\
+`dcrawl validate` reports every problem at once, each as `FILE:LINE:COLUMN: message` at the \
+offending key or value. Unknown keys are errors that name the allowed keys.\n";
+
+const PROSE: &str = "## Schedules\n\n\
+- `@every DURATION`: a fixed interval of at least 1s (`@every 30s`, `@every 1h30m`).\n\
+- `@hourly`, `@daily` (`@midnight`), `@weekly`, `@monthly`, `@yearly` (`@annually`).\n\
+- Standard 5-field cron (`*/5 * * * *`, minute first) or 6-field cron with seconds first \
+(`*/10 * * * * *`).\n\
+- `timezone` (spec or target) sets the time zone of cron schedules; default UTC.\n\n\
+## Durations and sizes\n\n\
+Durations: a number with a unit, e.g. `250ms`, `10s`, `1m30s`, `2h`, `7d`. A bare number is \
+rejected (say `10s`).\n\n\
+Sizes: `512KiB`, `10MiB`, `1GB` (powers of 1024 for `KiB`/`MiB`/`GiB`, of 1000 for \
+`KB`/`MB`/`GB`), or a plain integer of bytes.\n\n\
+Integers and booleans may also be written as strings (as `${VAR}` produces), e.g. \
+`retries: \"${RETRIES:-1}\"`.\n\n\
+## Environment variables (`${VAR}`)\n\n\
+Every string value (not keys) may use `${NAME}` or `${NAME:-default}`; it is replaced by the \
+environment variable `NAME` (with `:-`, the default is used when it is unset or empty). An unset \
+variable without a default is a validation error at that value. `$${` is a literal `${`; any \
+other `$` is literal, so JSONPath (`$.a`) and regexes (`\\$`, `x$`) are untouched.\n\n\
+Values taken from the environment (3 characters or longer) and the values of credential \
+headers (`Authorization`, `Proxy-Authorization`, `Cookie`, and any header whose name contains \
+`token`, `key`, `secret` or `password`) are secrets: they are never printed back and show as \
+`***`.\n";
+
+/// Render the reference documentation (the content of `docs/spec-reference.md`).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(PREAMBLE);
+    for table in ALL {
+        out.push_str(&format!("\n## {}\n\n{}\n\n", table.title, table.intro));
+        let head = if table.name == "check" {
+            "operation"
+        } else {
+            "key"
+        };
+        out.push_str(&format!(
+            "| {head} | type | default | description |\n|---|---|---|---|\n"
+        ));
+        for k in table.keys {
+            let default = if k.required {
+                "**required**"
+            } else if k.default.is_empty() {
+                "—"
+            } else {
+                k.default
+            };
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                k.name,
+                k.ty.replace('|', "\\|"),
+                default,
+                k.doc.replace('|', "\\|")
+            ));
+        }
+    }
+    out.push('\n');
+    out.push_str(PROSE);
+    out
+}
