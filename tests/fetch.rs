@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The fetch layer against real servers on 127.0.0.1.
 
-mod support_fetch;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +15,7 @@ use axum::routing::{any, get};
 use dcrawl::fetch::{DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher};
 use dcrawl::model::{RequestBody, Target};
 use futures_util::future::join_all;
-use support_fetch::*;
+use support::*;
 use url::Url;
 
 fn fetcher() -> Fetcher {

@@ -1,4 +1,4 @@
-//! Test servers for tests/fetch.rs: axum routers on 127.0.0.1:0, raw TCP misbehaviours and a
+//! Test servers shared by the integration tests: axum routers on 127.0.0.1:0, raw TCP misbehaviours and a
 //! TLS server with a self-signed certificate.
 
 #![allow(dead_code)]
