@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use dcrawl::daemon::{self, RunOptions};
 use dcrawl::fetch::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST, FetchOptions, Fetcher};
 use dcrawl::model::{Config, Target};
 use dcrawl::report::{self, Summary};
@@ -58,11 +59,37 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
-    /// Start the built-in demo shop and check it with the bundled specs.
-    Demo {
-        /// Address of the status page (used once the daemon runs the demo).
+    /// Run the daemon: every target on its schedule, metrics, status page, hot reload.
+    Run {
+        /// Spec file or folder (repeatable).
+        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
+        specs: Vec<PathBuf>,
+        /// Alert routing file or folder (repeatable).
+        #[arg(long = "alerts", value_name = "PATH", default_value = "alerts")]
+        alerts: Vec<PathBuf>,
+        /// Address of the HTTP endpoints (/, /metrics, /api/v1/status, /healthz).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
         listen: SocketAddr,
+        /// Directory for persistent state.
+        #[arg(long = "state-dir", value_name = "DIR", default_value = ".dcrawl")]
+        state_dir: PathBuf,
+        /// Public URL of this instance's status page, used in alert links.
+        #[arg(long = "external-url", value_name = "URL")]
+        external_url: Option<String>,
+        /// Log format on stderr.
+        #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Start the built-in demo shop and run the daemon against it with bundled specs.
+    Demo {
+        /// Address of the status page and metrics.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
+        listen: SocketAddr,
+        /// Check the shop once, print the results and exit instead of running the daemon.
+        #[arg(long)]
+        once: bool,
     },
 }
 
@@ -87,6 +114,12 @@ fn positive(s: &str) -> Result<usize, String> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
@@ -94,7 +127,11 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    match &cli.command {
+        Command::Run { log_format, .. } => init_logging("info", *log_format),
+        Command::Demo { once: false, .. } => init_logging("info", LogFormat::Text),
+        _ => init_logging("warn", LogFormat::Text),
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -104,13 +141,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs go to stderr; `RUST_LOG` overrides the default level.
+fn init_logging(default_level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -147,7 +189,34 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             runtime()?.block_on(check(targets, options, format))
         }
-        Command::Demo { listen: _ } => runtime()?.block_on(demo()),
+        Command::Run {
+            specs,
+            alerts,
+            listen,
+            state_dir: _,
+            external_url: _,
+            log_format: _,
+            limits,
+        } => {
+            let options = RunOptions {
+                listen,
+                watch: specs
+                    .iter()
+                    .chain(alerts.iter())
+                    .filter(|p| p.exists())
+                    .cloned()
+                    .collect(),
+                fetch: FetchOptions {
+                    concurrency: limits.concurrency,
+                    per_host: limits.per_host,
+                },
+                shutdown_grace: daemon::DEFAULT_SHUTDOWN_GRACE,
+            };
+            let loader: daemon::Loader =
+                Box::new(move || spec::load_paths(&specs, &spec::process_env));
+            runtime()?.block_on(serve(options, loader))
+        }
+        Command::Demo { listen, once } => runtime()?.block_on(demo(listen, once)),
     }
 }
 
@@ -249,8 +318,26 @@ async fn check(
     })
 }
 
-async fn demo() -> anyhow::Result<u8> {
-    let addr = dcrawl::demo::site::spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+/// Run the daemon until SIGINT/SIGTERM; an invalid initial configuration exits 2.
+async fn serve(options: RunOptions, loader: daemon::Loader) -> anyhow::Result<u8> {
+    match daemon::run(options, loader, daemon::shutdown_signal(), |addr| {
+        tracing::info!("status page http://{addr}/  metrics http://{addr}/metrics");
+    })
+    .await
+    {
+        Ok(()) => Ok(EXIT_OK),
+        Err(daemon::RunError::Config(d)) => Ok(print_diagnostics(&d)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn demo(listen: SocketAddr, once: bool) -> anyhow::Result<u8> {
+    let flap = if once {
+        None
+    } else {
+        Some(dcrawl::demo::site::Flap::DEMO)
+    };
+    let addr = dcrawl::demo::site::spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), flap)
         .await
         .context("starting the demo site on 127.0.0.1")?;
     let base = format!("http://{addr}");
@@ -266,10 +353,31 @@ async fn demo() -> anyhow::Result<u8> {
         targets.len()
     );
     check(targets, FetchOptions::default(), Format::Text).await?;
-    println!(
-        "\nThe failure above is on purpose: /products/7 lost its price.\n\
-         Next: write your own spec (see specs/ and docs/spec-reference.md), then\n  \
-         dcrawl validate --specs specs\n  dcrawl check --specs specs [--format json]"
-    );
-    Ok(EXIT_OK)
+    println!("\nThe failure above is on purpose: /products/7 lost its price.");
+    if once {
+        println!(
+            "Next: write your own spec (see specs/ and docs/spec-reference.md), then\n  \
+             dcrawl validate --specs specs\n  dcrawl check --specs specs [--format json]"
+        );
+        return Ok(EXIT_OK);
+    }
+    let options = RunOptions {
+        listen,
+        watch: Vec::new(),
+        fetch: FetchOptions::default(),
+        shutdown_grace: daemon::DEFAULT_SHUTDOWN_GRACE,
+    };
+    let loader: daemon::Loader = Box::new(move || spec::load_sources(&sources, &|_| None));
+    let result = daemon::run(options, loader, daemon::shutdown_signal(), |addr| {
+        println!(
+            "\nThe daemon now checks the shop on the bundled schedules; its API health breaks for one\n\
+             minute in every five and recovers.\n\n  status page  http://{addr}/\n  metrics      \
+             http://{addr}/metrics\n  status API   http://{addr}/api/v1/status\n\nPress Ctrl-C to stop."
+        );
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -1,6 +1,11 @@
-//! The demo shop served with axum: HTML pages, a JSON API, and one broken page.
+//! The demo shop served with axum: HTML pages, a JSON API, one broken page, and an API health
+//! endpoint that can break and recover on a cycle (so the daemon has something to notice).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
 
 use axum::Router;
 use axum::extract::Path;
@@ -84,11 +89,60 @@ async fn product(Path(id): Path<u32>) -> Response {
     page(name, &main).into_response()
 }
 
-async fn api_health() -> impl IntoResponse {
+/// A cycle of health: healthy, then broken for `broken_for` at the end of every `period`.
+#[derive(Debug, Clone, Copy)]
+pub struct Flap {
+    /// Length of one cycle.
+    pub period: Duration,
+    /// How long of each cycle the API reports itself degraded.
+    pub broken_for: Duration,
+}
+
+impl Flap {
+    /// The demo's cycle: 4 minutes healthy, 1 minute broken.
+    pub const DEMO: Flap = Flap {
+        period: Duration::from_secs(300),
+        broken_for: Duration::from_secs(60),
+    };
+}
+
+/// Shared state of the site's handlers.
+#[derive(Debug, Clone)]
+struct SiteState {
+    /// When the site started (the flap cycle's origin).
+    started: Instant,
+    /// The health cycle, if the site flaps.
+    flap: Option<Flap>,
+}
+
+impl SiteState {
+    fn broken_now(&self) -> bool {
+        self.flap.is_some_and(|f| {
+            let period = f.period.as_millis().max(1);
+            let into = self.started.elapsed().as_millis() % period;
+            into >= period.saturating_sub(f.broken_for.as_millis())
+        })
+    }
+}
+
+async fn api_health(State(state): State<Arc<SiteState>>) -> Response {
+    let (status, body) = if state.broken_now() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "degraded", "db": {"latency_ms": 950}, "queue": {"depth": 480}, "error": "database connection pool exhausted"}),
+        )
+    } else {
+        (
+            StatusCode::OK,
+            json!({"status": "ok", "db": {"latency_ms": 12}, "queue": {"depth": 3}}),
+        )
+    };
     (
+        status,
         [(header::CONTENT_TYPE, "application/json")],
-        json!({"status": "ok", "db": {"latency_ms": 12}, "queue": {"depth": 3}}).to_string(),
+        body.to_string(),
     )
+        .into_response()
 }
 
 async fn api_products() -> impl IntoResponse {
@@ -104,22 +158,32 @@ async fn api_products() -> impl IntoResponse {
     )
 }
 
-/// The demo shop's routes.
-pub fn router() -> Router {
+/// The demo shop's routes; `flap` makes `/api/health` break and recover on a cycle.
+pub fn router(flap: Option<Flap>) -> Router {
+    let state = Arc::new(SiteState {
+        started: Instant::now(),
+        flap,
+    });
     Router::new()
         .route("/", get(home))
         .route("/products", get(products))
         .route("/products/{id}", get(product))
         .route("/api/health", get(api_health))
         .route("/api/products", get(api_products))
+        .with_state(state)
 }
 
 /// Serve the shop on `addr` (port 0 = any free port) in a background task; returns the address.
 pub async fn spawn(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    spawn_with(addr, None).await
+}
+
+/// Like [`spawn`], with an optional health cycle.
+pub async fn spawn_with(addr: SocketAddr, flap: Option<Flap>) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router()).await {
+        if let Err(e) = axum::serve(listener, router(flap)).await {
             tracing::error!(error = %e, "demo site stopped");
         }
     });
