@@ -253,7 +253,7 @@ fn example_specs_are_valid() {
 #[test]
 fn demo_runs_one_round_against_its_shop() {
     let out = dcrawl()
-        .arg("demo")
+        .args(["demo", "--once"])
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .unwrap();
