@@ -97,6 +97,7 @@ pub struct Metrics {
     config_reload_success: Gauge,
     config_reload_timestamp: FloatGauge,
     targets: Gauge,
+    schedule_lateness: Histogram,
     /// Series each target has created, keyed by (spec, target).
     seen: Mutex<HashMap<(String, String), Seen>>,
 }
@@ -134,6 +135,7 @@ impl Metrics {
             config_reload_success: Gauge::default(),
             config_reload_timestamp: FloatGauge::default(),
             targets: Gauge::default(),
+            schedule_lateness: Histogram::new(exponential_buckets(0.001, 4.0, 9)),
             seen: Mutex::new(HashMap::new()),
             registry: Registry::default(),
         };
@@ -222,6 +224,11 @@ impl Metrics {
             "dcrawl_targets",
             "Targets this instance checks",
             m.targets.clone(),
+        );
+        r.register(
+            "dcrawl_schedule_lateness_seconds",
+            "How late scheduled runs started against their due time",
+            m.schedule_lateness.clone(),
         );
         let build_info: Family<VersionLabels, Gauge> = Family::default();
         build_info
@@ -312,6 +319,11 @@ impl Metrics {
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
             entry.crawl.insert(result.to_string());
         }
+    }
+
+    /// A scheduled run started `late` after its due time.
+    pub fn record_lateness(&self, late: std::time::Duration) {
+        self.schedule_lateness.observe(late.as_secs_f64());
     }
 
     /// A scheduled run of the target was skipped (the previous one was still in flight).

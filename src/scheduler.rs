@@ -14,6 +14,44 @@ use crate::model::Schedule;
 /// cron time (or within its period, if shorter).
 pub const MAX_CRON_SPREAD: Duration = Duration::from_secs(60);
 
+/// Wall-clock time derived from tokio's monotonic clock: it never jumps when the system clock is
+/// stepped, and in tests it follows tokio's paused time.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Wall time at creation.
+    wall0: DateTime<Utc>,
+    /// Monotonic time at creation.
+    inst0: tokio::time::Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock {
+    /// A clock starting at the current wall time.
+    pub fn new() -> Clock {
+        Clock {
+            wall0: Utc::now(),
+            inst0: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.inst0.elapsed()).unwrap_or_default();
+        self.wall0 + elapsed
+    }
+
+    /// The monotonic instant at which wall time `t` is reached (now if it is past).
+    pub fn instant_at(&self, t: DateTime<Utc>) -> tokio::time::Instant {
+        let wait = (t - self.now()).to_std().unwrap_or_default();
+        tokio::time::Instant::now() + wait
+    }
+}
+
 /// A stable 64-bit hash of a target id (FNV-1a): the same id gets the same offset in every
 /// process and version, which keeps replicas and restarts in step.
 pub fn stable_hash(id: &str) -> u64 {

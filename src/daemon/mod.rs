@@ -22,17 +22,32 @@ use tokio::task::JoinHandle;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
 use crate::model::{Config, Target};
+use crate::result::CheckResult;
 use crate::runner::check_target;
-use crate::scheduler::Timing;
+use crate::scheduler::{Clock, Timing};
 use state::{StatusStore, TargetKey};
 
 /// Default bound on how long shutdown waits for in-flight checks.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// Runs one check of a target (fetch + evaluate in production; a stand-in in scheduling tests).
+pub type CheckFn =
+    Arc<dyn Fn(Arc<Target>) -> futures_util::future::BoxFuture<'static, CheckResult> + Send + Sync>;
+
+/// The production [`CheckFn`]: fetch with `fetcher`, evaluate, build the result.
+pub fn http_check(fetcher: Arc<Fetcher>) -> CheckFn {
+    Arc::new(move |target: Arc<Target>| {
+        let fetcher = Arc::clone(&fetcher);
+        Box::pin(async move { check_target(&fetcher, &target).await })
+    })
+}
+
 /// What every target task shares.
 pub struct Shared {
-    /// The HTTP client and its bounds.
-    pub fetcher: Arc<Fetcher>,
+    /// Runs a check.
+    pub check: CheckFn,
+    /// The scheduler's clock.
+    pub clock: Clock,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Per-target state for the status page and API.
@@ -43,9 +58,15 @@ pub struct Shared {
 
 impl Shared {
     /// Build the shared parts.
-    pub fn new(fetcher: Arc<Fetcher>, metrics: Arc<Metrics>) -> Arc<Shared> {
+    pub fn new(check: CheckFn, metrics: Arc<Metrics>) -> Arc<Shared> {
+        Self::with_clock(check, metrics, Clock::new())
+    }
+
+    /// Build the shared parts on a given clock.
+    pub fn with_clock(check: CheckFn, metrics: Arc<Metrics>, clock: Clock) -> Arc<Shared> {
         Arc::new(Shared {
-            fetcher,
+            check,
+            clock,
             metrics,
             status: Arc::default(),
             heartbeat: AtomicI64::new(Utc::now().timestamp()),
@@ -170,8 +191,9 @@ impl Supervisor {
 /// One target, forever: sleep until due, check, record, repeat; skipped ticks are counted.
 async fn target_loop(target: Arc<Target>, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let id = target.id();
-    let timing = Timing::new(&target.schedule, &id, Utc::now());
-    let mut after = Utc::now();
+    let clock = shared.clock;
+    let timing = Timing::new(&target.schedule, &id, clock.now());
+    let mut after = clock.now();
     loop {
         let Some(due) = timing.next_due(after) else {
             tracing::warn!(target = %id, schedule = %target.schedule, "the schedule has no future run");
@@ -181,24 +203,21 @@ async fn target_loop(target: Arc<Target>, shared: Arc<Shared>, mut stop: watch::
         shared
             .status
             .set_next_run(&target.spec, &target.name, Some(due));
-        let wait = (due - Utc::now()).to_std().unwrap_or_default();
         tokio::select! {
-            () = tokio::time::sleep(wait) => {}
+            () = tokio::time::sleep_until(clock.instant_at(due)) => {}
             _ = stop.changed() => return,
         }
-        let result = check_target(&shared.fetcher, &target).await;
-        let lateness = result
-            .started_at
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-            - due.timestamp_millis();
-        tracing::debug!(target = %id, result = result.outcome.as_str(), lateness_ms = lateness, "check finished");
+        let started = clock.now();
+        shared
+            .metrics
+            .record_lateness((started - due).to_std().unwrap_or_default());
+        let result = (shared.check)(Arc::clone(&target)).await;
         if result.outcome != crate::result::Outcome::Success {
             tracing::info!(target = %id, result = result.outcome.as_str(), error = result.error.as_deref().unwrap_or(""), failures = result.failures.len(), "check did not succeed");
         }
         shared.metrics.record(&result);
         shared.status.record(&result);
-        let now = Utc::now();
+        let now = clock.now();
         let skipped = timing.count_due_between(due, now, 100_000);
         if skipped > 0 {
             tracing::warn!(target = %id, skipped, "runs skipped: the previous run was still in flight");
@@ -212,6 +231,9 @@ async fn target_loop(target: Arc<Target>, shared: Arc<Shared>, mut stop: watch::
         after = now.max(due);
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 /// Loads the configuration (from files, or bundled sources for the demo).
 pub type Loader = Box<dyn Fn() -> Result<Config, crate::spec::Diagnostics> + Send + Sync>;
@@ -259,7 +281,7 @@ pub async fn run(
     let config = load().map_err(RunError::Config)?;
     let metrics = Arc::new(Metrics::new());
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
-    let shared = Shared::new(fetcher, Arc::clone(&metrics));
+    let shared = Shared::new(http_check(fetcher), Arc::clone(&metrics));
     let mut supervisor = Supervisor::new(Arc::clone(&shared));
     supervisor.apply(&config);
     metrics.record_reload(true, supervisor.len());
