@@ -208,10 +208,10 @@ async fn target_loop(target: Arc<Target>, shared: Arc<Shared>, mut stop: watch::
             _ = stop.changed() => return,
         }
         let started = clock.now();
-        shared
-            .metrics
-            .record_lateness((started - due).to_std().unwrap_or_default());
+        let late = (started - due).to_std().unwrap_or_default();
+        shared.metrics.record_lateness(late);
         let result = (shared.check)(Arc::clone(&target)).await;
+        tracing::debug!(target = %id, result = result.outcome.as_str(), late_ms = late.as_secs_f64() * 1000.0, "check finished");
         if result.outcome != crate::result::Outcome::Success {
             tracing::info!(target = %id, result = result.outcome.as_str(), error = result.error.as_deref().unwrap_or(""), failures = result.failures.len(), "check did not succeed");
         }
