@@ -45,6 +45,16 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// One line for people: `ASSERTION: MESSAGE`, without repeating the id when the message
+    /// already starts with it (`html[0] "ul > li": expected count >= 10, found 3`).
+    pub fn line(&self) -> String {
+        if self.message.starts_with(&self.assertion) {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.assertion, self.message)
+        }
+    }
 }
 
 /// The result of one check run of one target.

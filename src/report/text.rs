@@ -13,10 +13,12 @@ pub struct Style {
     pub color: bool,
 }
 
-/// Human-friendly duration: `41 ms`, `1.25 s`.
+/// Human-friendly duration: `0.4 ms`, `41 ms`, `1.25 s`.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else {
         format!("{:.2} s", ms / 1000.0)
@@ -51,12 +53,7 @@ pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
         let _ = writeln!(out, "      error: {reason}");
     }
     for f in &r.failures {
-        let _ = writeln!(
-            out,
-            "      {}: {}",
-            f.assertion,
-            strip_id(&f.assertion, &f.message)
-        );
+        let _ = writeln!(out, "      {}", f.line());
     }
     if !r.extracted.is_empty() {
         let values: Vec<String> = r
@@ -70,14 +67,6 @@ pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
         let _ = writeln!(out, "      url: {}", r.url);
     }
     out
-}
-
-/// Messages may start with their own assertion id; avoid printing it twice.
-fn strip_id<'a>(id: &str, message: &'a str) -> &'a str {
-    message
-        .strip_prefix(id)
-        .map(|m| m.trim_start_matches(':').trim_start())
-        .unwrap_or(message)
 }
 
 /// The closing summary line.

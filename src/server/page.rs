@@ -47,7 +47,7 @@ struct TargetView {
     next_run: String,
     schedule: String,
     error: Option<String>,
-    failures: Vec<(String, String)>,
+    failures: Vec<String>,
     extracted: String,
     alert: Option<String>,
     history: Vec<HistoryMark>,
@@ -116,7 +116,7 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
             .map(|r| {
                 r.failures
                     .iter()
-                    .map(|f| (f.assertion.clone(), f.message.clone()))
+                    .map(crate::result::Failure::line)
                     .collect()
             })
             .unwrap_or_default(),
