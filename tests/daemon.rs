@@ -148,6 +148,44 @@ async fn sighup_reloads() {
     d.stop().await;
 }
 
+/// Signals sent as soon as the daemon says it serves are handled, never the default action
+/// (SIGHUP and SIGTERM would kill it). The race this guards against was narrow, so try a few
+/// times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_right_after_start_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("idle.yaml");
+    write_atomic(
+        &file,
+        "name: idle\nschedule: \"@every 1h\"\ntargets:\n  - name: a\n    url: http://127.0.0.1:9/\n",
+    );
+    let args = || [OsString::from("--specs"), file.clone().into()];
+    for _ in 0..10 {
+        let mut d = Daemon::start_and_signal(args(), Some("TERM")).await;
+        let status = d.wait_exit(Duration::from_secs(15)).await;
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "{status:?}\n{}",
+            d.log()
+        );
+    }
+    for _ in 0..10 {
+        let mut d = Daemon::start_and_signal(args(), Some("HUP")).await;
+        d.until("the SIGHUP reload", SOON, || async {
+            let log = d.log();
+            if log.contains("configuration reloaded") {
+                Ok(())
+            } else {
+                Err(log)
+            }
+        })
+        .await;
+        assert!(d.wait_exit(Duration::ZERO).await.is_none(), "{}", d.log());
+        d.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_a_check_in_flight_exits_0_within_the_grace_period() {
     let seen = Arc::new(AtomicUsize::new(0));

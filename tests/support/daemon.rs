@@ -43,6 +43,16 @@ fn command() -> Command {
     cmd
 }
 
+/// `kill -NAME PID`.
+fn kill(name: &str, pid: u32) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
+
 /// `http://ADDR` parsed out of the line `status page http://ADDR/ ...`.
 fn parse_addr(line: &str) -> Option<SocketAddr> {
     let rest = line.split("status page http://").nth(1)?;
@@ -52,6 +62,16 @@ fn parse_addr(line: &str) -> Option<SocketAddr> {
 impl Daemon {
     /// Start `dcrawl run ARGS --listen 127.0.0.1:0` and wait until it serves.
     pub async fn start<I, S>(args: I) -> Daemon
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Daemon::start_and_signal(args, None).await
+    }
+
+    /// Like [`Daemon::start`], and send `signal` (`TERM`, `HUP`...) the moment the daemon
+    /// announces its address, from the thread reading its log, before anything else runs.
+    pub async fn start_and_signal<I, S>(args: I, signal: Option<&'static str>) -> Daemon
     where
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
@@ -68,6 +88,7 @@ impl Daemon {
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
+        let pid = child.id();
         let log = Arc::new(Mutex::new(String::new()));
         let (addr_tx, addr_rx) = mpsc::channel();
         {
@@ -76,6 +97,9 @@ impl Daemon {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { return };
                     if let Some(addr) = parse_addr(&line) {
+                        if let Some(name) = signal {
+                            kill(name, pid);
+                        }
                         let _ = addr_tx.send(addr);
                     }
                     let mut log = log.lock().unwrap();
@@ -135,12 +159,7 @@ impl Daemon {
 
     /// Send a signal by name (`TERM`, `INT`, `HUP`) with `kill`.
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{name} {} failed", self.pid());
+        kill(name, self.pid());
     }
 
     /// Its exit status if it has exited (reaps it).
