@@ -278,6 +278,9 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), RunError> {
+    // Watch and listen for SIGHUP before loading: an edit or a SIGHUP during startup is not
+    // lost, and SIGHUP never hits its default action (terminate) once the daemon is ready.
+    let mut triggers = reload::triggers(&options.watch);
     let config = load().map_err(RunError::Config)?;
     let metrics = Arc::new(Metrics::new());
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
@@ -322,7 +325,6 @@ pub async fn run(
     tracing::info!(%addr, "serving /, /metrics, /api/v1/status and /healthz");
     on_ready(addr);
 
-    let mut triggers = reload::triggers(&options.watch);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -354,26 +356,33 @@ pub async fn run(
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the
+/// runtime), not when the future is first polled, so a signal arriving between the call and the
+/// first poll still stops the daemon gracefully instead of killing it.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            let (mut int, mut term) = match (int, term) {
+                (Ok(int), Ok(term)) => (int, term),
+                _ => {
+                    tracing::warn!("cannot listen for SIGINT/SIGTERM");
+                    return std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

@@ -49,19 +49,21 @@ pub fn triggers(paths: &[PathBuf]) -> Triggers {
     };
     #[cfg(unix)]
     {
+        use tokio::signal::unix::{SignalKind, signal};
         let sig_tx = raw_tx.clone();
-        tokio::spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                tracing::warn!("cannot listen for SIGHUP");
-                return;
-            };
-            while hup.recv().await.is_some() {
-                if sig_tx.send("SIGHUP").is_err() {
-                    return;
-                }
+        // Installed now, not in the task: SIGHUP must never hit its default action (terminate).
+        match signal(SignalKind::hangup()) {
+            Ok(mut hup) => {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        if sig_tx.send("SIGHUP").is_err() {
+                            return;
+                        }
+                    }
+                });
             }
-        });
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+        }
     }
     drop(raw_tx);
     tokio::spawn(async move {

@@ -1,0 +1,264 @@
+//! End-to-end with a real Prometheus: it scrapes `dcrawl run` and sees the verdicts; `promtool
+//! check metrics` finds nothing wrong with the exposition.
+//!
+//! Needs the `prometheus` and `promtool` binaries on PATH (Debian: `apt-get install prometheus`).
+//! Without them the test prints why it is skipped and passes, except on CI (`CI=true`), where it
+//! fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/daemon.rs"]
+mod daemon_support;
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use daemon_support::{Daemon, write_atomic};
+use serde_json::Value;
+
+/// How long Prometheus may take to start, scrape and answer with the expected values.
+const PROMETHEUS_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The executable `name` on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The tools, or `None` (skip) when they are missing outside CI; on CI a missing tool fails.
+fn tools() -> Option<(PathBuf, PathBuf)> {
+    match (on_path("prometheus"), on_path("promtool")) {
+        (Some(p), Some(t)) => Some((p, t)),
+        _ => {
+            let why =
+                "prometheus and promtool must be on PATH (Debian: apt-get install prometheus)";
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true: {why}"
+            );
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+/// A free loopback port (bound, then released for the child to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Prometheus server scraping one target every second; killed on drop.
+struct Prometheus {
+    /// The process.
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    /// Its log (stderr), for failure messages.
+    log: Arc<Mutex<String>>,
+    /// Config file and TSDB; removed on drop.
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(binary: &PathBuf, scrape: std::net::SocketAddr) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: dcrawl\n    static_configs:\n      - targets: ['{scrape}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let mut child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Prometheus {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The single value `query` returns now, if it returns exactly one series.
+    async fn query_one(&self, http: &reqwest::Client, query: &str) -> Result<f64, String> {
+        let url =
+            url::Url::parse_with_params(&format!("{}/api/v1/query", self.base), [("query", query)])
+                .unwrap();
+        let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+        let body = response.text().await.map_err(|e| e.to_string())?;
+        let doc: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+        let result = doc["data"]["result"]
+            .as_array()
+            .filter(|r| r.len() == 1)
+            .ok_or_else(|| format!("{query}: {doc}"))?;
+        result[0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{query}: {doc}"))
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `promtool check metrics` on `text`: its complaints, one per line (empty = clean).
+fn promtool_problems(promtool: &PathBuf, text: &str) -> Vec<String> {
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut problems: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    // 0: clean; 3: lint problems (listed). Anything else is a failure to parse or run.
+    if !matches!(out.status.code(), Some(0 | 3))
+        || (out.status.code() == Some(3) && problems.is_empty())
+    {
+        problems.push(format!("promtool exited with {}", out.status));
+    }
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_verdicts() {
+    let Some((prometheus, promtool)) = tools() else {
+        return;
+    };
+    let shop = support::serve(dcrawl::demo::site::router(None)).await;
+    let shop = shop.as_str().trim_end_matches('/');
+    let dir = tempfile::tempdir().unwrap();
+    write_atomic(
+        &dir.path().join("shop.yaml"),
+        &format!(
+            "name: shop\nschedule: \"@every 1s\"\ntargets:\n  - name: ok\n    url: {shop}/api/health\n\
+             \x20 - name: bad\n    url: {shop}/products/7\n    expect:\n      html:\n        - css: span.price\n"
+        ),
+    );
+    let d = Daemon::start_on(dir.path()).await;
+    let prom = Prometheus::start(&prometheus, d.addr);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+
+    let wanted = [
+        ("dcrawl_check_success{target=\"ok\"}", 1.0),
+        ("dcrawl_check_success{target=\"bad\"}", 0.0),
+        ("up{job=\"dcrawl\"}", 1.0),
+    ];
+    let started = Instant::now();
+    loop {
+        let mut last = Vec::new();
+        for (query, value) in wanted {
+            match prom.query_one(&http, query).await {
+                Ok(v) if v == value => {}
+                Ok(v) => last.push(format!("{query} = {v}, want {value}")),
+                Err(e) => last.push(e),
+            }
+        }
+        if last.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < PROMETHEUS_DEADLINE,
+            "Prometheus did not see the expected values within {PROMETHEUS_DEADLINE:?}: {last:?}\n\
+             Prometheus log:\n{}\ndcrawl log:\n{}",
+            prom.log(),
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Prometheus ingested the full exposition, not just the success gauge.
+    let checks = prom
+        .query_one(
+            &http,
+            "dcrawl_checks_total{target=\"bad\",result=\"failure\"}",
+        )
+        .await
+        .unwrap();
+    assert!(checks >= 1.0, "{checks}");
+
+    // The classic text format passes promtool's parser and linter as is.
+    let text = d.metrics().await;
+    let problems = promtool_problems(&promtool, &text);
+    assert!(problems.is_empty(), "{problems:?}\n{text}");
+
+    // promtool 2.42 parses OpenMetrics input with the classic text parser: there the HELP of
+    // a counter family names `dcrawl_checks` while its samples are `dcrawl_checks_total`, so it
+    // reports `dcrawl_checks_total no help text` although OpenMetrics is followed exactly. Only
+    // that message, and only for counters whose family has a HELP line, is ignored.
+    let om = d
+        .get_with("/metrics", &[("accept", "application/openmetrics-text")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let counters: BTreeSet<String> = om
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .filter(|name| om.contains(&format!("# HELP {name} ")))
+        .map(|name| format!("{name}_total no help text"))
+        .collect();
+    let problems: Vec<String> = promtool_problems(&promtool, &om)
+        .into_iter()
+        .filter(|p| !counters.contains(p.trim()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}\n{om}");
+
+    drop(prom);
+    d.stop().await;
+}
