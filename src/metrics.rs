@@ -135,7 +135,9 @@ impl Metrics {
             config_reload_success: Gauge::default(),
             config_reload_timestamp: FloatGauge::default(),
             targets: Gauge::default(),
-            schedule_lateness: Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+            schedule_lateness: Histogram::new([
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ]),
             seen: Mutex::new(HashMap::new()),
             registry: Registry::default(),
         };

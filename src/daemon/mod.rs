@@ -145,7 +145,14 @@ impl Supervisor {
                 let _ = run.stop.send(true);
                 run.handle.abort();
                 if !wanted.contains_key(&key) {
-                    self.shared.metrics.remove_target(&key.0, &key.1);
+                    // Remove the series only once the aborted task has ended, so a `record`
+                    // racing with the abort on another thread cannot bring them back.
+                    let metrics = Arc::clone(&self.shared.metrics);
+                    let handle = run.handle;
+                    tokio::spawn(async move {
+                        let _ = handle.await;
+                        metrics.remove_target(&key.0, &key.1);
+                    });
                 }
             }
         }
