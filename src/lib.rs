@@ -13,6 +13,7 @@
 //!
 //! [`demo`] serves a small built-in shop used by `dcrawl demo` and the tests.
 
+pub mod alert;
 pub mod daemon;
 pub mod demo;
 pub mod evaluate;

@@ -29,7 +29,7 @@ impl Outcome {
 }
 
 /// One failed assertion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Failure {
     /// Stable assertion id: `status`, `headers.content-type`, `html[0]`, `extract.NAME`...
     pub assertion: String,

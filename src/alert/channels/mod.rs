@@ -1,0 +1,1 @@
+//! Delivering notifications: email (SMTP via lettre), webhooks (JSON, Slack) and Alertmanager.

@@ -1,0 +1,1 @@
+//! Loading `alerts/*.yaml`: channels and routes, validated with `FILE:LINE:COLUMN` diagnostics.

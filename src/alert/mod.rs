@@ -1,0 +1,184 @@
+//! Alerting (CONTRACT §3): routes from `alerts/*.yaml` decide which channels hear about which
+//! targets; a per-target state machine turns check results into firing/resolved transitions;
+//! notifications go through a durable outbox to email, webhooks and Alertmanager.
+//!
+//! - [`config`] loads and validates alert files into an [`AlertConfig`].
+//! - [`notification`] is what a channel is told, and how it is rendered (JSON, Slack, email,
+//!   Alertmanager), optionally through a channel's minijinja template.
+//! - [`channels`] delivers a notification to a receiver.
+
+pub mod channels;
+pub mod config;
+pub mod notification;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use regex::Regex;
+use url::Url;
+
+/// Default number of consecutive failed runs before an alert fires.
+pub const DEFAULT_AFTER: u32 = 2;
+
+/// Everything loaded from the alert files (all files merged).
+#[derive(Debug, Clone, Default)]
+pub struct AlertConfig {
+    /// Channels by name.
+    pub channels: BTreeMap<String, Channel>,
+    /// Routes in file order; every route that matches a target applies.
+    pub routes: Vec<Route>,
+}
+
+/// A named receiver of notifications.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    /// Its name (unique across files).
+    pub name: String,
+    /// Where and how it delivers.
+    pub kind: ChannelKind,
+    /// Optional minijinja templates (validated at load) overriding the rendering.
+    pub template: Option<ChannelTemplate>,
+    /// Secret strings (from `${VAR}`, passwords, credential headers) never printed back.
+    pub secrets: Vec<String>,
+}
+
+/// The three kinds of channel.
+#[derive(Debug, Clone)]
+pub enum ChannelKind {
+    /// Email over SMTP.
+    Email(EmailChannel),
+    /// An HTTP POST of a JSON document.
+    Webhook(WebhookChannel),
+    /// Alertmanager API v2.
+    Alertmanager(AlertmanagerChannel),
+}
+
+/// `email:` settings.
+#[derive(Debug, Clone)]
+pub struct EmailChannel {
+    /// SMTP server host.
+    pub host: String,
+    /// SMTP server port (default 587 for starttls, 465 for tls, 25 for none).
+    pub port: u16,
+    /// Transport security.
+    pub tls: SmtpTls,
+    /// Optional login.
+    pub username: Option<String>,
+    /// Optional password (a secret).
+    pub password: Option<String>,
+    /// Accept an untrusted server certificate (for self-signed relays). Default false.
+    pub tls_verify: bool,
+    /// Sender, e.g. `dcrawl <dcrawl@example.com>` (validated as a mailbox).
+    pub from: String,
+    /// Recipients (validated as mailboxes).
+    pub to: Vec<String>,
+}
+
+/// `tls:` of an email channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption.
+    None,
+}
+
+/// `webhook:` settings.
+#[derive(Debug, Clone)]
+pub struct WebhookChannel {
+    /// Where to POST.
+    pub url: Url,
+    /// Payload format.
+    pub format: WebhookFormat,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// `format:` of a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebhookFormat {
+    /// The generic JSON payload of CONTRACT §3.
+    #[default]
+    Json,
+    /// `{"text": "..."}` for Slack incoming webhooks.
+    Slack,
+}
+
+/// `alertmanager:` settings.
+#[derive(Debug, Clone)]
+pub struct AlertmanagerChannel {
+    /// Base URL, e.g. `http://127.0.0.1:9093` (alerts are POSTed to `/api/v2/alerts`).
+    pub url: Url,
+}
+
+/// `template:` of a channel: each part is a minijinja template over the notification.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelTemplate {
+    /// Email subject.
+    pub subject: Option<String>,
+    /// Email body (plain text) or Slack text.
+    pub body: Option<String>,
+    /// Webhook JSON payload (must render to valid JSON).
+    pub payload: Option<String>,
+}
+
+/// One route: which targets, which channels, and when.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// All must hold for the route to apply (empty = every target).
+    pub matchers: Vec<Matcher>,
+    /// Channel names (all exist).
+    pub channels: Vec<String>,
+    /// Consecutive failed runs before firing.
+    pub after: u32,
+    /// Re-notify this often while firing.
+    pub repeat: Option<Duration>,
+    /// Notify on recovery.
+    pub resolved: bool,
+}
+
+/// `key: value` or `key: '~regex'` of a route's `match`.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    /// `spec`, `target` or a label name.
+    pub key: String,
+    /// How the value is matched.
+    pub value: MatchValue,
+}
+
+/// An exact value or an anchored regex.
+#[derive(Debug, Clone)]
+pub enum MatchValue {
+    /// Equal to this.
+    Equals(String),
+    /// Matches this regex (anchored: the whole value).
+    Regex(Regex),
+}
+
+impl Matcher {
+    /// Does the target with these attributes match? `get` looks up `spec`, `target` or a label.
+    pub fn matches(&self, get: &dyn Fn(&str) -> Option<String>) -> bool {
+        let Some(actual) = get(&self.key) else {
+            return false;
+        };
+        match &self.value {
+            MatchValue::Equals(v) => *v == actual,
+            MatchValue::Regex(re) => re.is_match(&actual),
+        }
+    }
+}
+
+impl Route {
+    /// Does this route apply to target `target` of spec `spec` with `labels`?
+    pub fn applies(&self, spec: &str, target: &str, labels: &BTreeMap<String, String>) -> bool {
+        let get = |key: &str| match key {
+            "spec" => Some(spec.to_string()),
+            "target" => Some(target.to_string()),
+            other => labels.get(other).cloned(),
+        };
+        self.matchers.iter().all(|m| m.matches(&get))
+    }
+}
