@@ -10,6 +10,8 @@
 pub mod channels;
 pub mod config;
 pub mod notification;
+pub mod state;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

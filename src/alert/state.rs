@@ -1,0 +1,299 @@
+//! The per-target alert state machine (pure: no I/O, no clock of its own).
+//!
+//! For each route that applies to a target: `ok` → `pending` (failed runs < `after`) → `firing`
+//! (notify) → re-notify every `repeat` while firing → `resolved` on the first success (notify if
+//! the route says so) → `ok`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Route;
+use crate::result::Outcome;
+
+/// A route's identity across reloads: its position and channels. A route whose definition
+/// changes starts from `ok`.
+pub fn route_key(index: usize, route: &Route) -> String {
+    format!("{index}:{}", route.channels.join(","))
+}
+
+/// Where one route stands for one target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteState {
+    /// Notified as firing and not yet resolved.
+    pub firing: bool,
+    /// When it last notified (fire or repeat).
+    pub last_notified: Option<DateTime<Utc>>,
+}
+
+/// A target's alert state, persisted in the state directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetAlert {
+    /// Failed runs (failure or error) in a row.
+    pub consecutive_failures: u32,
+    /// Start of the current failing streak.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// State per route key.
+    pub routes: BTreeMap<String, RouteState>,
+}
+
+/// What a run changed for one route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Crossed `after`: notify as firing.
+    Fire,
+    /// Still firing and `repeat` elapsed: notify again.
+    Repeat,
+    /// Recovered while firing, and the route wants to hear it.
+    Resolve,
+}
+
+/// The state shown on the status page and in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// No failing streak.
+    Ok,
+    /// Failing, but no route has fired yet.
+    Pending,
+    /// At least one route fired.
+    Firing,
+}
+
+impl Shown {
+    /// `ok`, `pending` or `firing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shown::Ok => "ok",
+            Shown::Pending => "pending",
+            Shown::Firing => "firing",
+        }
+    }
+}
+
+impl TargetAlert {
+    /// Take one run's outcome at `at` into account for the routes that apply to this target
+    /// (`(key, route)`), returning the transitions to notify, per route key. Routes no longer
+    /// applying are forgotten.
+    pub fn observe(
+        &mut self,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+        routes: &[(String, &Route)],
+    ) -> Vec<(String, Transition)> {
+        self.routes
+            .retain(|key, _| routes.iter().any(|(k, _)| k == key));
+        let mut out = Vec::new();
+        if outcome == Outcome::Success {
+            for (key, route) in routes {
+                if let Some(state) = self.routes.get_mut(key)
+                    && state.firing
+                {
+                    state.firing = false;
+                    state.last_notified = None;
+                    if route.resolved {
+                        out.push((key.clone(), Transition::Resolve));
+                    }
+                }
+            }
+            self.consecutive_failures = 0;
+            self.failing_since = None;
+            return out;
+        }
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        if self.failing_since.is_none() {
+            self.failing_since = Some(at);
+        }
+        for (key, route) in routes {
+            let state = self.routes.entry(key.clone()).or_default();
+            if !state.firing {
+                if self.consecutive_failures >= route.after {
+                    state.firing = true;
+                    state.last_notified = Some(at);
+                    out.push((key.clone(), Transition::Fire));
+                }
+            } else if let (Some(repeat), Some(last)) = (route.repeat, state.last_notified)
+                && chrono::Duration::from_std(repeat).is_ok_and(|r| at - last >= r)
+            {
+                state.last_notified = Some(at);
+                out.push((key.clone(), Transition::Repeat));
+            }
+        }
+        out
+    }
+
+    /// What the status page shows.
+    pub fn shown(&self) -> Shown {
+        if self.routes.values().any(|r| r.firing) {
+            Shown::Firing
+        } else if self.consecutive_failures > 0 {
+            Shown::Pending
+        } else {
+            Shown::Ok
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn route(after: u32, repeat: Option<u64>, resolved: bool) -> Route {
+        Route {
+            matchers: vec![],
+            channels: vec!["c".into()],
+            after,
+            repeat: repeat.map(Duration::from_secs),
+            resolved,
+        }
+    }
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn fires_after_n_failures_then_resolves() {
+        let r = route(3, None, true);
+        let routes = [(route_key(0, &r), &r)];
+        let mut a = TargetAlert::default();
+        assert!(a.observe(Outcome::Failure, t(0), &routes).is_empty());
+        assert_eq!(a.shown(), Shown::Pending);
+        assert!(a.observe(Outcome::Error, t(60), &routes).is_empty());
+        assert_eq!(
+            a.observe(Outcome::Failure, t(120), &routes),
+            vec![(routes[0].0.clone(), Transition::Fire)]
+        );
+        assert_eq!(a.shown(), Shown::Firing);
+        assert_eq!(a.failing_since, Some(t(0)));
+        // Still failing: no new notification without repeat.
+        assert!(a.observe(Outcome::Failure, t(180), &routes).is_empty());
+        assert_eq!(
+            a.observe(Outcome::Success, t(240), &routes),
+            vec![(routes[0].0.clone(), Transition::Resolve)]
+        );
+        assert_eq!(a.shown(), Shown::Ok);
+        assert_eq!(a.consecutive_failures, 0);
+    }
+
+    #[test]
+    fn a_success_before_after_resets_the_streak() {
+        let r = route(2, None, true);
+        let routes = [(route_key(0, &r), &r)];
+        let mut a = TargetAlert::default();
+        a.observe(Outcome::Failure, t(0), &routes);
+        assert!(
+            a.observe(Outcome::Success, t(60), &routes).is_empty(),
+            "pending never notified: no resolve"
+        );
+        assert!(a.observe(Outcome::Failure, t(120), &routes).is_empty());
+        assert_eq!(a.observe(Outcome::Failure, t(180), &routes).len(), 1);
+    }
+
+    #[test]
+    fn repeats_while_firing() {
+        let r = route(1, Some(3600), true);
+        let routes = [(route_key(0, &r), &r)];
+        let mut a = TargetAlert::default();
+        assert_eq!(
+            a.observe(Outcome::Failure, t(0), &routes)[0].1,
+            Transition::Fire
+        );
+        assert!(a.observe(Outcome::Failure, t(1800), &routes).is_empty());
+        assert_eq!(
+            a.observe(Outcome::Failure, t(3600), &routes)[0].1,
+            Transition::Repeat
+        );
+        assert!(a.observe(Outcome::Failure, t(5000), &routes).is_empty());
+        assert_eq!(
+            a.observe(Outcome::Failure, t(7200), &routes)[0].1,
+            Transition::Repeat
+        );
+    }
+
+    #[test]
+    fn resolved_false_stays_silent_on_recovery() {
+        let r = route(1, None, false);
+        let routes = [(route_key(0, &r), &r)];
+        let mut a = TargetAlert::default();
+        assert_eq!(a.observe(Outcome::Failure, t(0), &routes).len(), 1);
+        assert!(a.observe(Outcome::Success, t(60), &routes).is_empty());
+        assert_eq!(a.shown(), Shown::Ok);
+        // The next streak fires again.
+        assert_eq!(a.observe(Outcome::Failure, t(120), &routes).len(), 1);
+    }
+
+    #[test]
+    fn routes_with_different_after_fire_independently() {
+        let fast = route(1, None, true);
+        let slow = Route {
+            channels: vec!["pager".into()],
+            ..route(3, None, true)
+        };
+        let routes = [(route_key(0, &fast), &fast), (route_key(1, &slow), &slow)];
+        let mut a = TargetAlert::default();
+        assert_eq!(
+            a.observe(Outcome::Failure, t(0), &routes),
+            vec![(routes[0].0.clone(), Transition::Fire)]
+        );
+        assert!(a.observe(Outcome::Failure, t(60), &routes).is_empty());
+        assert_eq!(
+            a.observe(Outcome::Failure, t(120), &routes),
+            vec![(routes[1].0.clone(), Transition::Fire)]
+        );
+        let resolved = a.observe(Outcome::Success, t(180), &routes);
+        assert_eq!(resolved.len(), 2);
+    }
+
+    #[test]
+    fn flapping_target_fires_once_per_streak() {
+        let r = route(2, None, true);
+        let routes = [(route_key(0, &r), &r)];
+        let mut a = TargetAlert::default();
+        let mut fired = 0;
+        let mut resolved = 0;
+        // fail, ok, fail, ok ... never two in a row: never fires.
+        for i in 0..20 {
+            let o = if i % 2 == 0 {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            };
+            for (_, tr) in a.observe(o, t(i * 60), &routes) {
+                match tr {
+                    Transition::Fire => fired += 1,
+                    Transition::Resolve => resolved += 1,
+                    Transition::Repeat => {}
+                }
+            }
+        }
+        assert_eq!((fired, resolved), (0, 0));
+        // fail, fail, ok repeated: fires and resolves once per cycle.
+        for i in 0..9 {
+            let o = if i % 3 == 2 {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
+            for (_, tr) in a.observe(o, t(2000 + i * 60), &routes) {
+                match tr {
+                    Transition::Fire => fired += 1,
+                    Transition::Resolve => resolved += 1,
+                    Transition::Repeat => {}
+                }
+            }
+        }
+        assert_eq!((fired, resolved), (3, 3));
+    }
+
+    #[test]
+    fn a_removed_route_is_forgotten() {
+        let r = route(1, None, true);
+        let mut a = TargetAlert::default();
+        a.observe(Outcome::Failure, t(0), &[(route_key(0, &r), &r)]);
+        assert_eq!(a.shown(), Shown::Firing);
+        a.observe(Outcome::Failure, t(60), &[]);
+        assert_eq!(a.shown(), Shown::Pending);
+    }
+}
