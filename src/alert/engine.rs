@@ -1,0 +1,334 @@
+//! The alert engine: check results in, durable notifications out.
+//!
+//! [`AlertEngine::observe`] runs the state machine for a finished check and, in one SQLite
+//! transaction, saves the new state and queues its notifications; it never talks to a receiver,
+//! so a slow or dead receiver cannot delay checks. [`AlertEngine::run`] delivers the outbox with
+//! exponential backoff and jitter (up to 24 h), and re-posts firing alerts to Alertmanager every
+//! minute (resolved ones for 5 minutes), as Alertmanager requires.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, watch};
+
+use super::channels::Deliverer;
+use super::notification::{AlertStatus, Notification};
+use super::state::{Shown, TargetAlert, Transition, route_key};
+use super::store::{OutboxRow, Store, StoreError};
+use super::{AlertConfig, ChannelKind};
+use crate::metrics::Metrics;
+use crate::result::{CheckResult, Failure};
+
+/// Undelivered notifications are dropped after this long.
+pub const MAX_DELIVERY_AGE: Duration = Duration::from_secs(24 * 3600);
+/// First retry delay; doubles per attempt.
+pub const RETRY_BASE: Duration = Duration::from_secs(5);
+/// Longest retry delay.
+pub const RETRY_MAX: Duration = Duration::from_secs(600);
+/// Alertmanager re-post period for firing alerts.
+pub const AM_REPOST: Duration = Duration::from_secs(60);
+/// How long resolved alerts keep being re-posted to Alertmanager.
+pub const AM_RESOLVED_FOR: Duration = Duration::from_secs(300);
+/// At most this many failures go into one notification.
+pub const MAX_FAILURES_LISTED: usize = 20;
+
+type Key = (String, String);
+
+/// See the module documentation.
+pub struct AlertEngine {
+    /// Durable state and outbox.
+    store: Arc<Store>,
+    /// Sends to receivers.
+    deliverer: Arc<Deliverer>,
+    /// Notification counters and the pending gauge.
+    metrics: Arc<Metrics>,
+    /// The running alert configuration.
+    config: RwLock<Arc<AlertConfig>>,
+    /// Alert state per target (mirrors the store).
+    states: Mutex<HashMap<Key, TargetAlert>>,
+    /// Alerts to re-post to Alertmanager: (channel, spec, target) -> latest notification.
+    am_active: Mutex<HashMap<(String, String, String), Notification>>,
+    /// Wakes the delivery loop when something was queued.
+    wake: Notify,
+    /// Public URL of the status page, for links.
+    external_url: Option<String>,
+}
+
+/// Delay before retry number `attempts + 1`: 5 s doubling to 10 min, ±20 % jitter.
+pub fn backoff(attempts: u32) -> Duration {
+    let base = RETRY_BASE.saturating_mul(1u32 << attempts.min(16)).min(RETRY_MAX);
+    base.mul_f64(0.8 + fastrand::f64() * 0.4)
+}
+
+impl AlertEngine {
+    /// Open the engine on `store`, restoring every saved alert state.
+    pub fn new(store: Arc<Store>, deliverer: Arc<Deliverer>, metrics: Arc<Metrics>, external_url: Option<String>) -> Result<Arc<AlertEngine>, StoreError> {
+        let states = store.load_states()?;
+        metrics.set_notifications_pending(store.pending()?);
+        Ok(Arc::new(AlertEngine {
+            store,
+            deliverer,
+            metrics,
+            config: RwLock::new(Arc::new(AlertConfig::default())),
+            states: Mutex::new(states),
+            am_active: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            external_url,
+        }))
+    }
+
+    /// Adopt a (re)loaded alert configuration.
+    pub fn set_config(&self, config: AlertConfig) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+        self.wake.notify_one();
+    }
+
+    fn config(&self) -> Arc<AlertConfig> {
+        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The alert state of a target for display.
+    pub fn shown(&self, spec: &str, target: &str) -> Shown {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        states.get(&(spec.to_string(), target.to_string())).map_or(Shown::Ok, TargetAlert::shown)
+    }
+
+    /// Forget a removed target.
+    pub fn forget(&self, spec: &str, target: &str) {
+        self.states.lock().unwrap_or_else(|p| p.into_inner()).remove(&(spec.to_string(), target.to_string()));
+        self.am_active.lock().unwrap_or_else(|p| p.into_inner()).retain(|(_, s, t), _| !(s == spec && t == target));
+        let store = Arc::clone(&self.store);
+        let (spec, target) = (spec.to_string(), target.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.remove_state(&spec, &target) {
+                tracing::error!(error = %e, "could not forget a removed target's alert state");
+            }
+        });
+    }
+
+    /// Take a finished check into account: update the target's alert state, queue the
+    /// notifications its transitions cause. Returns the state to display.
+    pub async fn observe(&self, labels: &BTreeMap<String, String>, result: &CheckResult) -> Shown {
+        let config = self.config();
+        let now = Utc::now();
+        let routes: Vec<(String, &super::Route)> = config
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.applies(&result.spec, &result.target, labels))
+            .map(|(i, r)| (route_key(i, r), r))
+            .collect();
+        let key = (result.spec.clone(), result.target.clone());
+        let (before, after, transitions) = {
+            let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+            let state = states.entry(key.clone()).or_default();
+            let before = state.clone();
+            let transitions = state.observe(result.outcome, now, &routes);
+            (before, state.clone(), transitions)
+        };
+        let shown = after.shown();
+        let template = |status: AlertStatus, channel: &str, repeat: bool| Notification {
+            channel: channel.to_string(),
+            status,
+            spec: result.spec.clone(),
+            target: result.target.clone(),
+            url: result.url.clone(),
+            labels: labels.clone(),
+            since: before.failing_since.or(after.failing_since).unwrap_or(now),
+            resolved_at: (status == AlertStatus::Resolved).then_some(now),
+            consecutive_failures: if status == AlertStatus::Resolved { before.consecutive_failures } else { after.consecutive_failures },
+            result: result.outcome.as_str().to_string(),
+            error: result.error.clone(),
+            failures: listed_failures(&result.failures),
+            repeat,
+            status_page: self.external_url.clone(),
+            created_at: now,
+        };
+        let mut queue = Vec::new();
+        for (route, transition) in &transitions {
+            let Some((_, r)) = routes.iter().find(|(k, _)| k == route) else { continue };
+            for channel in &r.channels {
+                let n = match transition {
+                    Transition::Fire => template(AlertStatus::Firing, channel, false),
+                    Transition::Repeat => template(AlertStatus::Firing, channel, true),
+                    Transition::Resolve => template(AlertStatus::Resolved, channel, false),
+                };
+                queue.push(n);
+            }
+        }
+        self.track_alertmanager(&config, &routes, &after, &queue, &template);
+        if before != after || !queue.is_empty() {
+            let store = Arc::clone(&self.store);
+            let (spec, target) = key;
+            let n = queue.len();
+            let saved = tokio::task::spawn_blocking(move || store.commit(&spec, &target, &after, &queue, now.timestamp_millis())).await;
+            match saved {
+                Ok(Ok(())) => {
+                    if n > 0 {
+                        self.wake.notify_one();
+                    }
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "could not save alert state; notifications of this run may be lost"),
+                Err(e) => tracing::error!(error = %e, "saving alert state was interrupted"),
+            }
+        }
+        shown
+    }
+
+    /// Keep the set of alerts to re-post to Alertmanager current.
+    fn track_alertmanager(
+        &self,
+        config: &AlertConfig,
+        routes: &[(String, &super::Route)],
+        state: &TargetAlert,
+        queued: &[Notification],
+        template: &dyn Fn(AlertStatus, &str, bool) -> Notification,
+    ) {
+        let mut active = self.am_active.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, route) in routes {
+            let firing = state.routes.get(key).is_some_and(|s| s.firing);
+            for channel in &route.channels {
+                if !matches!(config.channels.get(channel).map(|c| &c.kind), Some(ChannelKind::Alertmanager(_))) {
+                    continue;
+                }
+                let queued_here = queued.iter().find(|n| &n.channel == channel).cloned();
+                let entry_key = |n: &Notification| (channel.clone(), n.spec.clone(), n.target.clone());
+                if queued_here.is_none() && !firing {
+                    // Recovered without a queued resolve (route says `resolved: false`): tell
+                    // Alertmanager anyway, or it keeps the alert until its own timeout.
+                    let probe = template(AlertStatus::Resolved, channel, false);
+                    if let Some(existing) = active.get_mut(&entry_key(&probe))
+                        && existing.resolved_at.is_none()
+                    {
+                        *existing = probe;
+                    }
+                    continue;
+                }
+                let n = queued_here.or_else(|| firing.then(|| template(AlertStatus::Firing, channel, false)));
+                if let Some(n) = n {
+                    active.insert((channel.clone(), n.spec.clone(), n.target.clone()), n);
+                }
+            }
+        }
+    }
+
+    /// Deliver the outbox and re-post to Alertmanager until `stop`; then finish what is in
+    /// flight.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut repost = tokio::time::interval(AM_REPOST);
+        repost.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            self.deliver_due().await;
+            let wait = self.next_wait().await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.wake.notified() => {}
+                _ = repost.tick() => self.repost_alertmanager().await,
+                _ = stop.changed() => {
+                    if *stop.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn next_wait(&self) -> Duration {
+        let store = Arc::clone(&self.store);
+        let next = tokio::task::spawn_blocking(move || store.next_due_ms()).await;
+        match next {
+            Ok(Ok(Some(ms))) => Duration::from_millis(u64::try_from(ms - Utc::now().timestamp_millis()).unwrap_or(0)).min(AM_REPOST),
+            _ => AM_REPOST,
+        }
+    }
+
+    /// Deliver every due notification once (concurrently), recording the outcome.
+    pub async fn deliver_due(&self) {
+        let store = Arc::clone(&self.store);
+        let now_ms = Utc::now().timestamp_millis();
+        let due = match tokio::task::spawn_blocking(move || store.due(now_ms, 64)).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot read the outbox");
+                return;
+            }
+            Err(_) => return,
+        };
+        if due.is_empty() {
+            return;
+        }
+        let config = self.config();
+        let attempts = due.into_iter().map(|row| self.attempt(&config, row));
+        futures_util::future::join_all(attempts).await;
+        let store = Arc::clone(&self.store);
+        if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || store.pending()).await {
+            self.metrics.set_notifications_pending(n);
+        }
+    }
+
+    async fn attempt(&self, config: &AlertConfig, row: OutboxRow) {
+        let n = &row.notification;
+        let outcome = match config.channels.get(&n.channel) {
+            None => Err((format!("channel {:?} no longer exists", n.channel), true)),
+            Some(channel) => self.deliverer.deliver(channel, n).await.map_err(|e| (e.to_string(), e.is_permanent())),
+        };
+        let store = Arc::clone(&self.store);
+        let now_ms = Utc::now().timestamp_millis();
+        let id = row.id;
+        let write = match outcome {
+            Ok(()) => {
+                self.metrics.record_notification(&n.channel, true);
+                tracing::info!(channel = %n.channel, target = %format!("{}/{}", n.spec, n.target), status = ?n.status, "notification delivered");
+                tokio::task::spawn_blocking(move || store.delivered(id)).await
+            }
+            Err((reason, permanent)) => {
+                self.metrics.record_notification(&n.channel, false);
+                let age = Duration::from_millis(u64::try_from(now_ms - row.created_at_ms).unwrap_or(0));
+                if permanent || age >= MAX_DELIVERY_AGE {
+                    tracing::error!(channel = %n.channel, reason = %reason, attempts = row.attempts + 1, "notification dropped: {}", if permanent { "the receiver rejected it" } else { "undelivered for 24 h" });
+                    tokio::task::spawn_blocking(move || store.delivered(id)).await
+                } else {
+                    let delay = backoff(row.attempts);
+                    tracing::warn!(channel = %n.channel, reason = %reason, retry_in = ?delay, "notification not delivered; will retry");
+                    let next = now_ms + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                    tokio::task::spawn_blocking(move || store.retry_later(id, next, &reason)).await
+                }
+            }
+        };
+        if let Ok(Err(e)) = write {
+            tracing::error!(error = %e, "cannot update the outbox");
+        }
+    }
+
+    /// Re-post every active alert to its Alertmanager channel; drop resolved ones after 5 min.
+    pub async fn repost_alertmanager(&self) {
+        let config = self.config();
+        let now = Utc::now();
+        let by_channel: BTreeMap<String, Vec<Notification>> = {
+            let mut active = self.am_active.lock().unwrap_or_else(|p| p.into_inner());
+            active.retain(|_, n| n.resolved_at.is_none_or(|t| (now - t).to_std().is_ok_and(|d| d < AM_RESOLVED_FOR)));
+            let mut map: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
+            for ((channel, _, _), n) in active.iter() {
+                map.entry(channel.clone()).or_default().push(n.clone());
+            }
+            map
+        };
+        for (channel, alerts) in by_channel {
+            let Some(ChannelKind::Alertmanager(am)) = config.channels.get(&channel).map(|c| &c.kind) else { continue };
+            if let Err(e) = self.deliverer.post_alertmanager(am, &alerts).await {
+                tracing::warn!(channel = %channel, error = %e, "re-posting alerts to Alertmanager failed; will retry");
+            }
+        }
+    }
+}
+
+/// The failures listed in a notification: at most [`MAX_FAILURES_LISTED`], then a count.
+fn listed_failures(failures: &[Failure]) -> Vec<Failure> {
+    let mut out: Vec<Failure> = failures.iter().take(MAX_FAILURES_LISTED).cloned().collect();
+    if failures.len() > MAX_FAILURES_LISTED {
+        out.push(Failure::new("more", format!("and {} more failures", failures.len() - MAX_FAILURES_LISTED)));
+    }
+    out
+}
