@@ -130,7 +130,7 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<AlertConfi
                             line: k.pos.line,
                         });
                     }
-                    if let Some(c) = channel::channel(&mut ctx, &k.name, v) {
+                    if let Some(c) = channel::channel(&mut ctx, k, v) {
                         config.channels.entry(k.name.clone()).or_insert(c);
                     }
                 }
@@ -168,12 +168,17 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<AlertConfi
 
 /// Report every route channel name that no file defines, at its list item.
 fn unknown_channels(defined: &[Defined], pending: &[Pending], diags: &mut Vec<Diagnostic>) {
-    let mut known: Vec<&str> = defined.iter().map(|d| d.name.as_str()).collect();
-    known.sort_unstable();
-    let shown = if known.is_empty() {
+    let known: Vec<&str> = defined.iter().map(|d| d.name.as_str()).collect();
+    let mut valid: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|n| SPEC_NAME.matches(n))
+        .collect();
+    valid.sort_unstable();
+    let shown = if valid.is_empty() {
         "no channels are defined".to_string()
     } else {
-        format!("channels: {}", known.join(", "))
+        format!("channels: {}", valid.join(", "))
     };
     for p in pending {
         for (name, pos) in &p.names {

@@ -24,9 +24,16 @@ pub(crate) fn default_port(tls: SmtpTls) -> u16 {
     }
 }
 
-/// Compile the channel `name` (already checked) from `node`. `None` when it has errors (all
-/// recorded in `ctx`).
-pub(super) fn channel(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> Option<Channel> {
+/// Compile the channel named by `key` (the name is checked by the caller) from `node`. `None`
+/// when it has errors (all recorded in `ctx`).
+pub(super) fn channel(ctx: &mut Ctx<'_>, key: &Key, node: &Node) -> Option<Channel> {
+    let name = key.name.as_str();
+    let needs_kind =
+        format!("channel {name:?} needs exactly one of `email`, `webhook` or `alertmanager`");
+    if node.value == Value::Null || node.as_map().is_some_and(<[_]>::is_empty) {
+        ctx.err(key.pos, needs_kind);
+        return None;
+    }
     let env_start = ctx.secrets.len();
     let f = ctx.fields(node, &CHANNEL)?;
     let mut kinds: Vec<&(Key, Node)> = ["email", "webhook", "alertmanager"]
@@ -37,12 +44,7 @@ pub(super) fn channel(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> Option<Chan
     let mut secrets = Vec::new();
     let kind = match kinds[..] {
         [] => {
-            ctx.err(
-                node.pos,
-                format!(
-                    "channel {name:?} needs exactly one of `email`, `webhook` or `alertmanager`"
-                ),
-            );
+            ctx.err(key.pos, needs_kind);
             None
         }
         [(k, n)] => kind(ctx, &k.name, n, &mut secrets),
@@ -238,7 +240,14 @@ fn mailbox(ctx: &mut Ctx<'_>, node: &Node) -> Option<String> {
     match text.trim().parse::<Mailbox>() {
         Ok(_) => Some(text.trim().to_string()),
         Err(e) => {
-            ctx.err(node.pos, format!("invalid email address {text:?}: {e}"));
+            let reason = e.to_string().to_lowercase();
+            ctx.err(
+                node.pos,
+                format!(
+                    "invalid email address {text:?}: {reason} (expected e.g. oncall@example.com \
+                     or \"Ops <oncall@example.com>\")"
+                ),
+            );
             None
         }
     }

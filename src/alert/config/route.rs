@@ -37,11 +37,12 @@ pub(super) fn route(ctx: &mut Ctx<'_>, node: &Node) -> Parsed {
     }
     let after = f
         .get("after")
-        .map_or(Some(DEFAULT_AFTER), |n| ctx.u32(n, "after", 1, u32::MAX));
+        .map_or(Some(DEFAULT_AFTER), |n| after(ctx, n));
     let repeat = f.get("repeat").and_then(|n| {
         let d = ctx.duration(n)?;
         if d < MIN_REPEAT {
-            ctx.err(n.pos, format!("repeat must be at least 1s, found {d:?}"));
+            let shown = humantime::format_duration(d);
+            ctx.err(n.pos, format!("repeat must be at least 1s, found {shown}"));
             return None;
         }
         Some(d)
@@ -62,6 +63,19 @@ pub(super) fn route(ctx: &mut Ctx<'_>, node: &Node) -> Parsed {
         });
     }
     parsed
+}
+
+/// `after:` an integer of at least 1 (a numeric string too, as `${VAR}` gives).
+fn after(ctx: &mut Ctx<'_>, node: &Node) -> Option<u32> {
+    let n = ctx.int(node, "an integer (after)", i128::MIN, i128::MAX)?;
+    if n < 1 {
+        ctx.err(node.pos, format!("after must be at least 1, found {n}"));
+        return None;
+    }
+    let too_large = || format!("after must be at most {}, found {n}", u32::MAX);
+    u32::try_from(n)
+        .map_err(|_| ctx.err(node.pos, too_large()))
+        .ok()
 }
 
 /// `match:` key -> value or `'~regex'`.
