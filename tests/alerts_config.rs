@@ -371,3 +371,79 @@ proptest! {
         }
     }
 }
+
+fn dcrawl_in(dir: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("dcrawl").unwrap();
+    cmd.current_dir(dir).env_remove("RUST_LOG");
+    cmd
+}
+
+const SPEC: &str = "name: site\ntargets:\n  - name: home\n    url: http://127.0.0.1:9/\n";
+
+#[test]
+fn validate_counts_channels_and_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("specs")).unwrap();
+    std::fs::create_dir_all(dir.path().join("alerts/team")).unwrap();
+    std::fs::write(dir.path().join("specs/site.yaml"), SPEC).unwrap();
+    std::fs::write(
+        dir.path().join("alerts/channels.yaml"),
+        "channels:\n  am:\n    alertmanager: {url: http://127.0.0.1:9093}\n  hook:\n    webhook: {url: http://127.0.0.1:9/}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("alerts/team/routes.yaml"),
+        "routes:\n  - channels: [am]\n  - match: {spec: site}\n    channels: [hook]\n  - channels: [am, hook]\n",
+    )
+    .unwrap();
+    let out = dcrawl_in(dir.path()).arg("validate").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "1 specs, 1 targets, 2 channels, 3 routes OK"
+    );
+}
+
+#[test]
+fn validate_reports_spec_and_alert_errors_together() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-spec.yaml"), "name: site\ntargets: []\n").unwrap();
+    std::fs::write(
+        dir.path().join("b-alerts.yaml"),
+        "routes:\n  - channels: [nowhere]\n",
+    )
+    .unwrap();
+    let out = dcrawl_in(dir.path())
+        .args([
+            "validate",
+            "--specs",
+            "a-spec.yaml",
+            "--alerts",
+            "b-alerts.yaml",
+        ])
+        .args(["--alerts", "no-such-folder"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert!(
+        lines[0].starts_with("a-spec.yaml:2:10: `targets` is empty"),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        "b-alerts.yaml:2:16: unknown channel \"nowhere\" (no channels are defined)"
+    );
+    assert!(
+        lines[2].starts_with("no-such-folder:1:1: cannot read:"),
+        "{err}"
+    );
+    assert_eq!(lines[3], "3 errors found; nothing was run");
+}
