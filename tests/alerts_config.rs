@@ -188,7 +188,7 @@ fn full_config_compiles_every_key() {
     assert!(!hook.secrets.iter().any(|s| s == "web"));
     assert_eq!(
         hook.template.as_ref().unwrap().payload.as_deref(),
-        Some(r#"{"text": {{ spec | tojson }}}"#)
+        Some(r#"{"text": "{{ spec }}"}"#)
     );
 
     let ChannelKind::Webhook(slack) = &config.channels["hook-b"].kind else {
@@ -446,4 +446,38 @@ fn validate_reports_spec_and_alert_errors_together() {
         "{err}"
     );
     assert_eq!(lines[3], "3 errors found; nothing was run");
+}
+
+#[test]
+fn example_alerts_templates_render() {
+    let config =
+        load_paths(&[PathBuf::from("alerts")], &|_| None).unwrap_or_else(|d| panic!("{d}"));
+    let facts = serde_json::json!({
+        "status": "firing", "spec": "shop", "target": "home", "url": "http://127.0.0.1/",
+        "labels": {"team": "web"}, "since": "2026-11-25T10:00:00Z", "consecutive_failures": 3,
+        "result": "failure", "failures": [{"assertion": "html[0]", "message": "expected count >= 10, found 3"}],
+    });
+    let env = minijinja::Environment::new();
+    let mut rendered = 0;
+    for channel in config.channels.values() {
+        let Some(t) = &channel.template else { continue };
+        for (part, source) in [
+            ("subject", &t.subject),
+            ("body", &t.body),
+            ("payload", &t.payload),
+        ] {
+            let Some(source) = source else { continue };
+            let out = env
+                .render_str(source, minijinja::value::Serde(&facts))
+                .unwrap_or_else(|e| panic!("{} {part}: {e}", channel.name));
+            assert!(out.contains("shop"), "{} {part}: {out}", channel.name);
+            if part == "payload" {
+                serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| {
+                    panic!("{} payload is not JSON ({e}): {out}", channel.name)
+                });
+            }
+            rendered += 1;
+        }
+    }
+    assert_eq!(rendered, 4);
 }
