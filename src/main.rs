@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use dcrawl::alert::{self, AlertConfig};
 use dcrawl::daemon::{self, RunOptions};
 use dcrawl::fetch::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST, FetchOptions, Fetcher};
 use dcrawl::model::{Config, Target};
@@ -33,13 +34,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Load and validate spec (and alert) files; print every error as FILE:LINE:COLUMN.
+    /// Load and validate spec and alert files; print every error as FILE:LINE:COLUMN.
     Validate {
         /// Spec file or folder (repeatable).
         #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
         specs: Vec<PathBuf>,
-        /// Alert routing file or folder (repeatable).
-        #[arg(long = "alerts", value_name = "PATH", default_value = "alerts")]
+        /// Alert routing file or folder (repeatable) [default: alerts, skipped when absent].
+        #[arg(long = "alerts", value_name = "PATH")]
         alerts: Vec<PathBuf>,
     },
     /// Run every target once and report; exit 1 if any check failed.
@@ -164,7 +165,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Validate { specs, alerts: _ } => Ok(validate(&specs)),
+        Command::Validate { specs, alerts } => Ok(validate(&specs, &alerts)),
         Command::Check {
             specs,
             spec,
@@ -230,14 +231,60 @@ fn print_diagnostics(d: &Diagnostics) -> u8 {
     EXIT_INVALID
 }
 
-fn validate(specs: &[PathBuf]) -> u8 {
-    match spec::load_paths(specs, &spec::process_env) {
-        Ok(config) => {
-            let targets = config.targets().count();
-            println!("{} specs, {} targets OK", config.specs.len(), targets);
+fn validate(specs: &[PathBuf], alerts: &[PathBuf]) -> u8 {
+    let specs = spec::load_paths(specs, &spec::process_env);
+    let alerts = load_alerts(alerts);
+    match (specs, alerts) {
+        (Ok(config), Ok(alerts)) => {
+            println!(
+                "{} specs, {} targets, {} channels, {} routes OK",
+                config.specs.len(),
+                config.targets().count(),
+                alerts.channels.len(),
+                alerts.routes.len()
+            );
             EXIT_OK
         }
-        Err(d) => print_diagnostics(&d),
+        (specs, alerts) => {
+            let mut all = Diagnostics::default();
+            all.0.extend(specs.err().into_iter().flat_map(|d| d.0));
+            all.0.extend(alerts.err().into_iter().flat_map(|d| d.0));
+            all.sort();
+            print_diagnostics(&all)
+        }
+    }
+}
+
+/// Load the alert files. Without `--alerts` the default folder `alerts` is read when it exists
+/// (alerts are optional); a PATH the user named must exist.
+fn load_alerts(given: &[PathBuf]) -> Result<AlertConfig, Diagnostics> {
+    let mut missing = Diagnostics::default();
+    for path in given {
+        if let Err(e) = std::fs::metadata(path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            let shown = path.display().to_string();
+            missing.push(spec::Diagnostic::new(
+                shown,
+                1,
+                1,
+                format!("cannot read: {e}"),
+            ));
+        }
+    }
+    let paths = if given.is_empty() {
+        vec![PathBuf::from("alerts")]
+    } else {
+        given.to_vec()
+    };
+    match alert::config::load_paths(&paths, &spec::process_env) {
+        Ok(config) if missing.is_empty() => Ok(config),
+        Ok(_) => Err(missing),
+        Err(d) => {
+            missing.0.extend(d.0);
+            missing.sort();
+            Err(missing)
+        }
     }
 }
 

@@ -204,7 +204,9 @@ fn validate_ok_and_invalid() {
         "shop.yaml",
         &SHOP_SPEC.replace("BASE", "http://127.0.0.1:9"),
     );
+    // Run in the temporary folder: no `alerts` folder there, and that is fine.
     let ok = dcrawl()
+        .current_dir(dir.path())
         .args(["validate", "--specs"])
         .arg(dir.path())
         .output()
@@ -212,7 +214,7 @@ fn validate_ok_and_invalid() {
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(ok.stdout).unwrap().trim(),
-        "1 specs, 4 targets OK"
+        "1 specs, 4 targets, 0 channels, 0 routes OK"
     );
 
     write(
@@ -238,7 +240,12 @@ fn example_specs_are_valid() {
         .env_remove("SHOP_URL")
         .env_remove("API_URL")
         .env_remove("API_TOKEN")
-        .args(["validate", "--specs", "specs"])
+        .env_remove("SMTP_HOST")
+        .env_remove("SMTP_PORT")
+        .env_remove("SMTP_PASSWORD")
+        .env_remove("HOOK_URL")
+        .env_remove("HOOK_TOKEN")
+        .args(["validate", "--specs", "specs", "--alerts", "alerts"])
         .output()
         .unwrap();
     assert_eq!(
@@ -247,7 +254,9 @@ fn example_specs_are_valid() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8(out.stdout).unwrap().contains("3 specs"));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("3 specs"), "{stdout}");
+    assert!(stdout.contains("5 channels, 3 routes OK"), "{stdout}");
 }
 
 #[test]

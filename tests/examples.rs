@@ -734,7 +734,7 @@ fn systemd_unit_runs_dcrawl_as_documented() {
     let dir = config_dir(GOOD_SPEC);
     let out = run_example_cli(&pre[1..], dir.path());
     assert_success(&out, "ExecStartPre");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 targets OK"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 targets, 0 channels, 0 routes OK"));
 }
 
 #[test]

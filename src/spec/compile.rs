@@ -94,7 +94,7 @@ fn settings(ctx: &mut Ctx<'_>, f: &Fields<'_>, base: &Settings) -> Settings {
 }
 
 /// A header map: valid names and values, no name twice (case-insensitively).
-fn headers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<(String, String)> {
+pub(crate) fn headers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let Some(entries) = ctx.map(node, "a map of header name to value") else {
         return out;
@@ -261,7 +261,8 @@ fn labels(ctx: &mut Ctx<'_>, node: &Node) -> BTreeMap<String, String> {
     out
 }
 
-fn url(ctx: &mut Ctx<'_>, node: &Node) -> Option<Url> {
+/// An `http`/`https` URL with a host, or `None` (with the problem recorded at the value).
+pub(crate) fn url(ctx: &mut Ctx<'_>, node: &Node) -> Option<Url> {
     let text = ctx.text(node, "a URL string")?;
     let problem = match Url::parse(text.trim()) {
         Ok(u) if !matches!(u.scheme(), "http" | "https") => {

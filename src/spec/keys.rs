@@ -48,7 +48,8 @@ impl Table {
     }
 }
 
-const fn key(
+/// An optional key (for tables built elsewhere, e.g. the alert file's).
+pub(crate) const fn key(
     name: &'static str,
     ty: &'static str,
     default: &'static str,
@@ -63,7 +64,8 @@ const fn key(
     }
 }
 
-const fn req(name: &'static str, ty: &'static str, doc: &'static str) -> KeyDoc {
+/// A required key.
+pub(crate) const fn req(name: &'static str, ty: &'static str, doc: &'static str) -> KeyDoc {
     KeyDoc {
         name,
         ty,

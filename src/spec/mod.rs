@@ -4,7 +4,7 @@
 //! budgets abort that file only). Stage 2 walks the tree against the schema and compiles every
 //! value (interpolating `${VAR}`), collecting every problem as a positioned [`Diagnostic`].
 
-mod compile;
+pub(crate) mod compile;
 pub mod diag;
 mod expect;
 pub mod exprs;
@@ -13,7 +13,7 @@ pub mod keys;
 pub mod reference;
 pub mod schedule;
 pub mod units;
-mod walk;
+pub(crate) mod walk;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -101,10 +101,15 @@ pub fn load_paths(paths: &[PathBuf], env: EnvLookup<'_>) -> Result<Config, Diagn
 }
 
 /// Deepest folder nesting followed (guards against symlink loops).
-const MAX_DIR_DEPTH: usize = 32;
+pub(crate) const MAX_DIR_DEPTH: usize = 32;
 
 /// Collect `*.yaml`/`*.yml` files under `dir` (paths keep the user's prefix: `specs/a/b.yaml`).
-fn collect_dir(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+pub(crate) fn collect_dir(
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Diagnostics,
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! Renders the key tables and the prose on checks, schedules, units and `${VAR}` into the
 //! Markdown reference `docs/spec-reference.md` (a test keeps the file equal to this output).
 
-use super::keys::ALL;
+use super::keys::{ALL, Table};
 
 const PREAMBLE: &str = "# Spec file reference\n\n\
 <!-- Generated from src/spec/keys.rs by the test `reference_doc_is_current`; \
@@ -36,33 +36,39 @@ headers (`Authorization`, `Proxy-Authorization`, `Cookie`, and any header whose 
 pub fn reference_markdown() -> String {
     let mut out = String::from(PREAMBLE);
     for table in ALL {
-        out.push_str(&format!("\n## {}\n\n{}\n\n", table.title, table.intro));
-        let head = if table.name == "check" {
-            "operation"
-        } else {
-            "key"
-        };
-        out.push_str(&format!(
-            "| {head} | type | default | description |\n|---|---|---|---|\n"
-        ));
-        for k in table.keys {
-            let default = if k.required {
-                "**required**"
-            } else if k.default.is_empty() {
-                "—"
-            } else {
-                k.default
-            };
-            out.push_str(&format!(
-                "| `{}` | {} | {} | {} |\n",
-                k.name,
-                k.ty.replace('|', "\\|"),
-                default,
-                k.doc.replace('|', "\\|")
-            ));
-        }
+        render_table(table, &mut out);
     }
     out.push('\n');
     out.push_str(PROSE);
     out
+}
+
+/// Append one table as a `## title` section with a key/type/default/description table
+/// (shared with the alert file reference).
+pub(crate) fn render_table(table: &Table, out: &mut String) {
+    out.push_str(&format!("\n## {}\n\n{}\n\n", table.title, table.intro));
+    let head = if table.name == "check" {
+        "operation"
+    } else {
+        "key"
+    };
+    out.push_str(&format!(
+        "| {head} | type | default | description |\n|---|---|---|---|\n"
+    ));
+    for k in table.keys {
+        let default = if k.required {
+            "**required**"
+        } else if k.default.is_empty() {
+            "—"
+        } else {
+            k.default
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            k.name,
+            k.ty.replace('|', "\\|"),
+            default,
+            k.doc.replace('|', "\\|")
+        ));
+    }
 }

@@ -1,0 +1,166 @@
+//! The key tables of the alert file format (CONTRACT §3), in one place.
+//!
+//! The loader uses them to decide which keys are allowed and required, and
+//! [`super::reference_markdown`] renders them into `docs/alert-reference.md`, so the reference
+//! cannot drift from the code.
+
+use crate::spec::keys::{Table, key, req};
+
+/// The top level of an alert file.
+#[rustfmt::skip]
+pub static FILE: Table = Table {
+    name: "alert file",
+    title: "Alert file (top level)",
+    intro: "Every `*.yaml`/`*.yml` file under each `--alerts` PATH (a file, or a folder read recursively) is read and all are merged. An empty file is fine; so is a missing default `alerts` folder (alerts are optional).",
+    keys: &[
+        key("channels", "map of channel name to channel", "", "Named receivers of notifications; names match `^[a-z0-9][a-z0-9_-]*$` and are unique across all alert files."),
+        key("routes", "list of routes", "", "Which channels hear about which targets; every route that matches a target applies."),
+    ],
+};
+
+/// One entry of `channels:`.
+#[rustfmt::skip]
+pub static CHANNEL: Table = Table {
+    name: "channel",
+    title: "`channel` (an entry of `channels`)",
+    intro: "Exactly one of `email`, `webhook` or `alertmanager`, plus an optional `template`.",
+    keys: &[
+        key("email", "map (see `email`)", "", "Send an email over SMTP."),
+        key("webhook", "map (see `webhook`)", "", "POST a JSON document (generic or Slack)."),
+        key("alertmanager", "map (see `alertmanager`)", "", "Post to Alertmanager's API v2."),
+        key("template", "map (see `template`)", "", "minijinja templates overriding the built-in rendering; checked for syntax at load."),
+    ],
+};
+
+/// `email:` of a channel.
+#[rustfmt::skip]
+pub static EMAIL: Table = Table {
+    name: "email",
+    title: "`email`",
+    intro: "Email over SMTP. Subject: `[FIRING] spec/target: <first failure>` or `[RESOLVED] spec/target`.",
+    keys: &[
+        req("smtp", "map (see `smtp`)", "The SMTP server."),
+        req("from", "mailbox", "Sender, e.g. `dcrawl <dcrawl@example.com>`."),
+        req("to", "non-empty list of mailboxes", "Recipients, e.g. `[oncall@example.com]` (a single string is one recipient)."),
+    ],
+};
+
+/// `email.smtp`.
+#[rustfmt::skip]
+pub static SMTP: Table = Table {
+    name: "smtp",
+    title: "`smtp`",
+    intro: "How to reach the SMTP server. `username` and `password` go together; the password is a secret.",
+    keys: &[
+        req("host", "host name or IP address", "SMTP server."),
+        key("port", "integer 1..=65535", "`587` (starttls), `465` (tls), `25` (none)", "SMTP port; the default depends on `tls`."),
+        key("tls", "`starttls`, `tls` or `none`", "`starttls`", "`starttls`: plain connection upgraded with STARTTLS (required); `tls`: TLS from the first byte; `none`: no encryption."),
+        key("username", "string", "", "Login name (needs `password`)."),
+        key("password", "string", "", "Login password (needs `username`); a secret, e.g. `\"${SMTP_PASSWORD}\"`."),
+        key("tls_verify", "boolean", "`true`", "Verify the server's certificate; `false` accepts a self-signed relay."),
+    ],
+};
+
+/// `webhook:` of a channel.
+#[rustfmt::skip]
+pub static WEBHOOK: Table = Table {
+    name: "webhook",
+    title: "`webhook`",
+    intro: "An HTTP POST of a JSON document (`Content-Type: application/json`) per notification.",
+    keys: &[
+        req("url", "http(s) URL", "Where to POST."),
+        key("format", "`json` or `slack`", "`json`", "`json`: the generic payload of CONTRACT §3; `slack`: `{\"text\": \"...\"}` for Slack incoming webhooks."),
+        key("headers", "map of header name to string", "", "Extra request headers; values of credential headers (`Authorization`, `Cookie`, names with `token`, `key`, `secret`, `password`) are secrets."),
+    ],
+};
+
+/// `alertmanager:` of a channel.
+#[rustfmt::skip]
+pub static ALERTMANAGER: Table = Table {
+    name: "alertmanager",
+    title: "`alertmanager`",
+    intro: "Alertmanager API v2: alerts are POSTed to `URL/api/v2/alerts` with `alertname=\"DcrawlTargetDown\"`, `spec`, `target` and the spec's labels.",
+    keys: &[req("url", "http(s) URL", "Alertmanager's base URL, e.g. `http://127.0.0.1:9093`.")],
+};
+
+/// `template:` of a channel.
+#[rustfmt::skip]
+pub static TEMPLATE: Table = Table {
+    name: "template",
+    title: "`template`",
+    intro: "minijinja templates rendered over the notification (`status`, `spec`, `target`, `url`, `labels`, `since`, `consecutive_failures`, `result`, `failures`, ...). A syntax error is reported at load.",
+    keys: &[
+        key("subject", "template", "built in", "Email subject."),
+        key("body", "template", "built in", "Email body (plain text), or the text of a Slack message."),
+        key("payload", "template", "built in", "Webhook JSON payload (must render to valid JSON)."),
+    ],
+};
+
+/// One entry of `routes:`.
+#[rustfmt::skip]
+pub static ROUTE: Table = Table {
+    name: "route",
+    title: "`route` (an entry of `routes`)",
+    intro: "An alert is per target: it fires after `after` consecutive failed runs (failure or error), is resolved by the first successful run, and each channel of every matching route is notified once per transition (plus repeats).",
+    keys: &[
+        key("match", "map of key to value or `'~regex'`", "every target", "All must hold. Keys: `spec`, `target` or a label name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); a value is matched exactly, or with a leading `~` as a regex against the whole value (a target without the label does not match)."),
+        req("channels", "non-empty list of channel names", "Channels notified (each must be defined in some alert file)."),
+        key("after", "integer >= 1", "`2`", "Consecutive failed runs before the alert fires."),
+        key("repeat", "duration >= 1s", "never", "Re-notify this often while the alert fires."),
+        key("resolved", "boolean", "`true`", "Notify when the target recovers."),
+    ],
+};
+
+/// Every alert table, in reference order.
+pub static ALL: [&Table; 8] = [
+    &FILE,
+    &CHANNEL,
+    &EMAIL,
+    &SMTP,
+    &WEBHOOK,
+    &ALERTMANAGER,
+    &TEMPLATE,
+    &ROUTE,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::DEFAULT_AFTER;
+
+    fn documented(t: &Table, key: &str) -> String {
+        let k = t.keys.iter().find(|k| k.name == key).unwrap();
+        k.default.trim_matches('`').to_string()
+    }
+
+    #[test]
+    fn tables_have_unique_documented_keys() {
+        for t in ALL {
+            let mut names: Vec<&str> = t.keys.iter().map(|k| k.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "duplicate key in {}", t.name);
+            assert!(t.keys.iter().all(|k| !k.doc.is_empty()), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn documented_defaults_equal_the_code() {
+        assert_eq!(documented(&ROUTE, "after"), DEFAULT_AFTER.to_string());
+        assert_eq!(documented(&ROUTE, "resolved"), "true");
+        assert_eq!(documented(&SMTP, "tls"), "starttls");
+        assert_eq!(documented(&SMTP, "tls_verify"), "true");
+        assert_eq!(documented(&WEBHOOK, "format"), "json");
+        let ports = documented(&SMTP, "port");
+        for (tls, port) in [
+            (crate::alert::SmtpTls::Starttls, "587` (starttls)"),
+            (crate::alert::SmtpTls::Tls, "465` (tls)"),
+            (crate::alert::SmtpTls::None, "25` (none)"),
+        ] {
+            let code = super::super::channel::default_port(tls).to_string();
+            assert!(port.starts_with(&code), "{port}");
+            assert!(ports.contains(port), "{ports} lacks {port}");
+        }
+    }
+}
