@@ -68,7 +68,7 @@ pub struct EmailChannel {
     pub username: Option<String>,
     /// Optional password (a secret).
     pub password: Option<String>,
-    /// Accept an untrusted server certificate (for self-signed relays). Default false.
+    /// Verify the SMTP server's certificate (false accepts a self-signed relay). Default true.
     pub tls_verify: bool,
     /// Sender, e.g. `dcrawl <dcrawl@example.com>` (validated as a mailbox).
     pub from: String,
