@@ -294,6 +294,19 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
+/// A spec label name as a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`): other
+/// characters become `_` (`team-name` -> `team_name`), so Alertmanager never rejects the batch.
+pub fn label_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// `alertname` of every alert dcrawl posts to Alertmanager.
 pub const ALERTNAME: &str = "DcrawlTargetDown";
 
@@ -304,7 +317,8 @@ pub fn alertmanager_alert(n: &Notification) -> Value {
     let mut labels: Map<String, Value> = n
         .labels
         .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (label_name(k), Value::String(v.clone())))
         .collect();
     labels.insert("alertname".into(), ALERTNAME.into());
     labels.insert("spec".into(), n.spec.clone().into());
@@ -473,10 +487,14 @@ mod tests {
         let mut n = sample();
         n.labels.insert("spec".into(), "other".into());
         n.labels.insert("alertname".into(), "Mine".into());
+        n.labels.insert("team-name".into(), "a".into());
+        n.labels.insert("9x".into(), "b".into());
+        n.labels.insert("empty".into(), String::new());
         let a = alertmanager_alert(&n);
         assert_eq!(
             a["labels"],
-            json!({"alertname": "DcrawlTargetDown", "spec": "shop", "target": "home", "team": "web"})
+            json!({"alertname": "DcrawlTargetDown", "spec": "shop", "target": "home",
+                   "team": "web", "team_name": "a", "_9x": "b"})
         );
         assert_eq!(a["startsAt"], "2026-11-25T10:00:00Z");
         assert!(a.get("endsAt").is_none());

@@ -63,7 +63,9 @@ fn message(e: &EmailChannel, c: EmailContent) -> Result<Message, DeliveryError> 
     };
     let mut builder = Message::builder()
         .from(mailbox(&e.from)?)
-        .subject(c.subject);
+        .subject(c.subject)
+        .message_id(None)
+        .user_agent(concat!("dcrawl/", env!("CARGO_PKG_VERSION")).to_string());
     for to in &e.to {
         builder = builder.to(mailbox(to)?);
     }
