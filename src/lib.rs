@@ -14,6 +14,7 @@
 //! [`demo`] serves a small built-in shop used by `dcrawl demo` and the tests.
 
 pub mod alert;
+pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod evaluate;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use dcrawl::alert::{self, AlertConfig};
+use dcrawl::config::Loaded;
 use dcrawl::daemon::{self, RunOptions};
 use dcrawl::fetch::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST, FetchOptions, Fetcher};
 use dcrawl::model::{Config, Target};
@@ -65,8 +65,8 @@ enum Command {
         /// Spec file or folder (repeatable).
         #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
         specs: Vec<PathBuf>,
-        /// Alert routing file or folder (repeatable).
-        #[arg(long = "alerts", value_name = "PATH", default_value = "alerts")]
+        /// Alert routing file or folder (repeatable) [default: alerts, skipped when absent].
+        #[arg(long = "alerts", value_name = "PATH")]
         alerts: Vec<PathBuf>,
         /// Address of the HTTP endpoints (/, /metrics, /api/v1/status, /healthz).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
@@ -83,6 +83,11 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Alert channel tools.
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
     /// Start the built-in demo shop and run the daemon against it with bundled specs.
     Demo {
         /// Address of the status page and metrics.
@@ -91,6 +96,19 @@ enum Command {
         /// Check the shop once, print the results and exit instead of running the daemon.
         #[arg(long)]
         once: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlertCommand {
+    /// Send a test notification through a channel and report whether its receiver accepted it.
+    Test {
+        /// The channel's name.
+        #[arg(long, value_name = "NAME")]
+        channel: String,
+        /// Alert routing file or folder (repeatable) [default: alerts].
+        #[arg(long = "alerts", value_name = "PATH")]
+        alerts: Vec<PathBuf>,
     },
 }
 
@@ -194,16 +212,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             specs,
             alerts,
             listen,
-            state_dir: _,
-            external_url: _,
+            state_dir,
+            external_url,
             log_format: _,
             limits,
         } => {
+            let default_alerts = [PathBuf::from(dcrawl::config::DEFAULT_ALERTS)];
+            let watched = if alerts.is_empty() {
+                &default_alerts[..]
+            } else {
+                &alerts[..]
+            };
             let options = RunOptions {
                 listen,
+                state_dir,
+                external_url,
                 watch: specs
                     .iter()
-                    .chain(alerts.iter())
+                    .chain(watched.iter())
                     .filter(|p| p.exists())
                     .cloned()
                     .collect(),
@@ -214,9 +240,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 shutdown_grace: daemon::DEFAULT_SHUTDOWN_GRACE,
             };
             let loader: daemon::Loader =
-                Box::new(move || spec::load_paths(&specs, &spec::process_env));
+                Box::new(move || dcrawl::config::load_files(&specs, &alerts, &spec::process_env));
             runtime()?.block_on(serve(options, loader))
         }
+        Command::Alert {
+            command: AlertCommand::Test { channel, alerts },
+        } => runtime()?.block_on(alert_test(&channel, &alerts)),
         Command::Demo { listen, once } => runtime()?.block_on(demo(listen, once)),
     }
 }
@@ -232,10 +261,11 @@ fn print_diagnostics(d: &Diagnostics) -> u8 {
 }
 
 fn validate(specs: &[PathBuf], alerts: &[PathBuf]) -> u8 {
-    let specs = spec::load_paths(specs, &spec::process_env);
-    let alerts = load_alerts(alerts);
-    match (specs, alerts) {
-        (Ok(config), Ok(alerts)) => {
+    match dcrawl::config::load_files(specs, alerts, &spec::process_env) {
+        Ok(Loaded {
+            specs: config,
+            alerts,
+        }) => {
             println!(
                 "{} specs, {} targets, {} channels, {} routes OK",
                 config.specs.len(),
@@ -245,46 +275,7 @@ fn validate(specs: &[PathBuf], alerts: &[PathBuf]) -> u8 {
             );
             EXIT_OK
         }
-        (specs, alerts) => {
-            let mut all = Diagnostics::default();
-            all.0.extend(specs.err().into_iter().flat_map(|d| d.0));
-            all.0.extend(alerts.err().into_iter().flat_map(|d| d.0));
-            all.sort();
-            print_diagnostics(&all)
-        }
-    }
-}
-
-/// Load the alert files. Without `--alerts` the default folder `alerts` is read when it exists
-/// (alerts are optional); a PATH the user named must exist.
-fn load_alerts(given: &[PathBuf]) -> Result<AlertConfig, Diagnostics> {
-    let mut missing = Diagnostics::default();
-    for path in given {
-        if let Err(e) = std::fs::metadata(path)
-            && e.kind() == std::io::ErrorKind::NotFound
-        {
-            let shown = path.display().to_string();
-            missing.push(spec::Diagnostic::new(
-                shown,
-                1,
-                1,
-                format!("cannot read: {e}"),
-            ));
-        }
-    }
-    let paths = if given.is_empty() {
-        vec![PathBuf::from("alerts")]
-    } else {
-        given.to_vec()
-    };
-    match alert::config::load_paths(&paths, &spec::process_env) {
-        Ok(config) if missing.is_empty() => Ok(config),
-        Ok(_) => Err(missing),
-        Err(d) => {
-            missing.0.extend(d.0);
-            missing.sort();
-            Err(missing)
-        }
+        Err(all) => print_diagnostics(&all),
     }
 }
 
@@ -365,6 +356,49 @@ async fn check(
     })
 }
 
+/// `dcrawl alert test`: one test notification, delivered now (not through the outbox).
+async fn alert_test(name: &str, alerts: &[PathBuf]) -> anyhow::Result<u8> {
+    let config = match dcrawl::config::load_alerts(alerts, &spec::process_env) {
+        Ok(c) => c,
+        Err(d) => return Ok(print_diagnostics(&d)),
+    };
+    let Some(channel) = config.channels.get(name) else {
+        let known: Vec<&str> = config.channels.keys().map(String::as_str).collect();
+        eprintln!(
+            "dcrawl: no channel named {name:?} (channels: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+        return Ok(EXIT_INVALID);
+    };
+    let deliverer =
+        dcrawl::alert::channels::Deliverer::new(dcrawl::alert::channels::DEFAULT_TIMEOUT)?;
+    let mut n = dcrawl::alert::notification::sample();
+    n.channel = name.to_string();
+    n.spec = "dcrawl".into();
+    n.target = "alert-test".into();
+    n.labels = Default::default();
+    n.url = "http://127.0.0.1/".into();
+    n.error = None;
+    n.failures = vec![dcrawl::result::Failure::new(
+        "test",
+        "a test notification from `dcrawl alert test`; no target is failing",
+    )];
+    match deliverer.deliver(channel, &n).await {
+        Ok(()) => {
+            println!("channel {name}: the receiver accepted the test notification");
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            println!("channel {name}: not delivered: {e}");
+            Ok(EXIT_CHECK_FAILED)
+        }
+    }
+}
+
 /// Run the daemon until SIGINT/SIGTERM; an invalid initial configuration exits 2.
 async fn serve(options: RunOptions, loader: daemon::Loader) -> anyhow::Result<u8> {
     match daemon::run(options, loader, daemon::shutdown_signal(), |addr| {
@@ -408,21 +442,31 @@ async fn demo(listen: SocketAddr, once: bool) -> anyhow::Result<u8> {
         );
         return Ok(EXIT_OK);
     }
+    let state_dir = std::env::temp_dir().join(format!("dcrawl-demo-{}", std::process::id()));
+    let alert_sources = dcrawl::demo::bundled_alerts(&base);
     let options = RunOptions {
         listen,
+        state_dir: state_dir.clone(),
+        external_url: Some(format!("http://{listen}/")),
         watch: Vec::new(),
         fetch: FetchOptions::default(),
         shutdown_grace: daemon::DEFAULT_SHUTDOWN_GRACE,
     };
-    let loader: daemon::Loader = Box::new(move || spec::load_sources(&sources, &|_| None));
+    let loader: daemon::Loader = Box::new(move || {
+        let specs = spec::load_sources(&sources, &|_| None)?;
+        let alerts = dcrawl::alert::config::load_sources(&alert_sources, &|_| None)?;
+        Ok(Loaded { specs, alerts })
+    });
     let result = daemon::run(options, loader, daemon::shutdown_signal(), |addr| {
         println!(
             "\nThe daemon now checks the shop on the bundled schedules; its API health breaks for one\n\
-             minute in every five and recovers.\n\n  status page  http://{addr}/\n  metrics      \
+             minute in every five and recovers. Alerts go to the demo's webhook receiver, which\n\
+             prints them here.\n\n  status page  http://{addr}/\n  metrics      \
              http://{addr}/metrics\n  status API   http://{addr}/api/v1/status\n\nPress Ctrl-C to stop."
         );
     })
     .await;
+    let _ = std::fs::remove_dir_all(&state_dir);
     match result {
         Ok(()) => Ok(EXIT_OK),
         Err(e) => Err(e.into()),

@@ -58,13 +58,20 @@ pub struct AlertEngine {
 
 /// Delay before retry number `attempts + 1`: 5 s doubling to 10 min, ±20 % jitter.
 pub fn backoff(attempts: u32) -> Duration {
-    let base = RETRY_BASE.saturating_mul(1u32 << attempts.min(16)).min(RETRY_MAX);
+    let base = RETRY_BASE
+        .saturating_mul(1u32 << attempts.min(16))
+        .min(RETRY_MAX);
     base.mul_f64(0.8 + fastrand::f64() * 0.4)
 }
 
 impl AlertEngine {
     /// Open the engine on `store`, restoring every saved alert state.
-    pub fn new(store: Arc<Store>, deliverer: Arc<Deliverer>, metrics: Arc<Metrics>, external_url: Option<String>) -> Result<Arc<AlertEngine>, StoreError> {
+    pub fn new(
+        store: Arc<Store>,
+        deliverer: Arc<Deliverer>,
+        metrics: Arc<Metrics>,
+        external_url: Option<String>,
+    ) -> Result<Arc<AlertEngine>, StoreError> {
         let states = store.load_states()?;
         metrics.set_notifications_pending(store.pending()?);
         Ok(Arc::new(AlertEngine {
@@ -92,13 +99,21 @@ impl AlertEngine {
     /// The alert state of a target for display.
     pub fn shown(&self, spec: &str, target: &str) -> Shown {
         let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        states.get(&(spec.to_string(), target.to_string())).map_or(Shown::Ok, TargetAlert::shown)
+        states
+            .get(&(spec.to_string(), target.to_string()))
+            .map_or(Shown::Ok, TargetAlert::shown)
     }
 
     /// Forget a removed target.
     pub fn forget(&self, spec: &str, target: &str) {
-        self.states.lock().unwrap_or_else(|p| p.into_inner()).remove(&(spec.to_string(), target.to_string()));
-        self.am_active.lock().unwrap_or_else(|p| p.into_inner()).retain(|(_, s, t), _| !(s == spec && t == target));
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(spec.to_string(), target.to_string()));
+        self.am_active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(_, s, t), _| !(s == spec && t == target));
         let store = Arc::clone(&self.store);
         let (spec, target) = (spec.to_string(), target.to_string());
         tokio::task::spawn_blocking(move || {
@@ -138,7 +153,11 @@ impl AlertEngine {
             labels: labels.clone(),
             since: before.failing_since.or(after.failing_since).unwrap_or(now),
             resolved_at: (status == AlertStatus::Resolved).then_some(now),
-            consecutive_failures: if status == AlertStatus::Resolved { before.consecutive_failures } else { after.consecutive_failures },
+            consecutive_failures: if status == AlertStatus::Resolved {
+                before.consecutive_failures
+            } else {
+                after.consecutive_failures
+            },
             result: result.outcome.as_str().to_string(),
             error: result.error.clone(),
             failures: listed_failures(&result.failures),
@@ -148,7 +167,9 @@ impl AlertEngine {
         };
         let mut queue = Vec::new();
         for (route, transition) in &transitions {
-            let Some((_, r)) = routes.iter().find(|(k, _)| k == route) else { continue };
+            let Some((_, r)) = routes.iter().find(|(k, _)| k == route) else {
+                continue;
+            };
             for channel in &r.channels {
                 let n = match transition {
                     Transition::Fire => template(AlertStatus::Firing, channel, false),
@@ -163,14 +184,19 @@ impl AlertEngine {
             let store = Arc::clone(&self.store);
             let (spec, target) = key;
             let n = queue.len();
-            let saved = tokio::task::spawn_blocking(move || store.commit(&spec, &target, &after, &queue, now.timestamp_millis())).await;
+            let saved = tokio::task::spawn_blocking(move || {
+                store.commit(&spec, &target, &after, &queue, now.timestamp_millis())
+            })
+            .await;
             match saved {
                 Ok(Ok(())) => {
                     if n > 0 {
                         self.wake.notify_one();
                     }
                 }
-                Ok(Err(e)) => tracing::error!(error = %e, "could not save alert state; notifications of this run may be lost"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "could not save alert state; notifications of this run may be lost")
+                }
                 Err(e) => tracing::error!(error = %e, "saving alert state was interrupted"),
             }
         }
@@ -190,11 +216,15 @@ impl AlertEngine {
         for (key, route) in routes {
             let firing = state.routes.get(key).is_some_and(|s| s.firing);
             for channel in &route.channels {
-                if !matches!(config.channels.get(channel).map(|c| &c.kind), Some(ChannelKind::Alertmanager(_))) {
+                if !matches!(
+                    config.channels.get(channel).map(|c| &c.kind),
+                    Some(ChannelKind::Alertmanager(_))
+                ) {
                     continue;
                 }
                 let queued_here = queued.iter().find(|n| &n.channel == channel).cloned();
-                let entry_key = |n: &Notification| (channel.clone(), n.spec.clone(), n.target.clone());
+                let entry_key =
+                    |n: &Notification| (channel.clone(), n.spec.clone(), n.target.clone());
                 if queued_here.is_none() && !firing {
                     // Recovered without a queued resolve (route says `resolved: false`): tell
                     // Alertmanager anyway, or it keeps the alert until its own timeout.
@@ -206,7 +236,8 @@ impl AlertEngine {
                     }
                     continue;
                 }
-                let n = queued_here.or_else(|| firing.then(|| template(AlertStatus::Firing, channel, false)));
+                let n = queued_here
+                    .or_else(|| firing.then(|| template(AlertStatus::Firing, channel, false)));
                 if let Some(n) = n {
                     active.insert((channel.clone(), n.spec.clone(), n.target.clone()), n);
                 }
@@ -239,7 +270,10 @@ impl AlertEngine {
         let store = Arc::clone(&self.store);
         let next = tokio::task::spawn_blocking(move || store.next_due_ms()).await;
         match next {
-            Ok(Ok(Some(ms))) => Duration::from_millis(u64::try_from(ms - Utc::now().timestamp_millis()).unwrap_or(0)).min(AM_REPOST),
+            Ok(Ok(Some(ms))) => Duration::from_millis(
+                u64::try_from(ms - Utc::now().timestamp_millis()).unwrap_or(0),
+            )
+            .min(AM_REPOST),
             _ => AM_REPOST,
         }
     }
@@ -272,7 +306,11 @@ impl AlertEngine {
         let n = &row.notification;
         let outcome = match config.channels.get(&n.channel) {
             None => Err((format!("channel {:?} no longer exists", n.channel), true)),
-            Some(channel) => self.deliverer.deliver(channel, n).await.map_err(|e| (e.to_string(), e.is_permanent())),
+            Some(channel) => self
+                .deliverer
+                .deliver(channel, n)
+                .await
+                .map_err(|e| (e.to_string(), e.is_permanent())),
         };
         let store = Arc::clone(&self.store);
         let now_ms = Utc::now().timestamp_millis();
@@ -285,7 +323,8 @@ impl AlertEngine {
             }
             Err((reason, permanent)) => {
                 self.metrics.record_notification(&n.channel, false);
-                let age = Duration::from_millis(u64::try_from(now_ms - row.created_at_ms).unwrap_or(0));
+                let age =
+                    Duration::from_millis(u64::try_from(now_ms - row.created_at_ms).unwrap_or(0));
                 if permanent || age >= MAX_DELIVERY_AGE {
                     tracing::error!(channel = %n.channel, reason = %reason, attempts = row.attempts + 1, "notification dropped: {}", if permanent { "the receiver rejected it" } else { "undelivered for 24 h" });
                     tokio::task::spawn_blocking(move || store.delivered(id)).await
@@ -308,7 +347,10 @@ impl AlertEngine {
         let now = Utc::now();
         let by_channel: BTreeMap<String, Vec<Notification>> = {
             let mut active = self.am_active.lock().unwrap_or_else(|p| p.into_inner());
-            active.retain(|_, n| n.resolved_at.is_none_or(|t| (now - t).to_std().is_ok_and(|d| d < AM_RESOLVED_FOR)));
+            active.retain(|_, n| {
+                n.resolved_at
+                    .is_none_or(|t| (now - t).to_std().is_ok_and(|d| d < AM_RESOLVED_FOR))
+            });
             let mut map: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
             for ((channel, _, _), n) in active.iter() {
                 map.entry(channel.clone()).or_default().push(n.clone());
@@ -316,7 +358,11 @@ impl AlertEngine {
             map
         };
         for (channel, alerts) in by_channel {
-            let Some(ChannelKind::Alertmanager(am)) = config.channels.get(&channel).map(|c| &c.kind) else { continue };
+            let Some(ChannelKind::Alertmanager(am)) =
+                config.channels.get(&channel).map(|c| &c.kind)
+            else {
+                continue;
+            };
             if let Err(e) = self.deliverer.post_alertmanager(am, &alerts).await {
                 tracing::warn!(channel = %channel, error = %e, "re-posting alerts to Alertmanager failed; will retry");
             }
@@ -328,7 +374,10 @@ impl AlertEngine {
 fn listed_failures(failures: &[Failure]) -> Vec<Failure> {
     let mut out: Vec<Failure> = failures.iter().take(MAX_FAILURES_LISTED).cloned().collect();
     if failures.len() > MAX_FAILURES_LISTED {
-        out.push(Failure::new("more", format!("and {} more failures", failures.len() - MAX_FAILURES_LISTED)));
+        out.push(Failure::new(
+            "more",
+            format!("and {} more failures", failures.len() - MAX_FAILURES_LISTED),
+        ));
     }
     out
 }

@@ -9,6 +9,7 @@
 
 pub mod channels;
 pub mod config;
+pub mod engine;
 pub mod notification;
 pub mod state;
 pub mod store;

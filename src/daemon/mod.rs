@@ -7,6 +7,7 @@
 //! Fetch concurrency is bounded by the shared [`Fetcher`].
 
 pub mod reload;
+mod run;
 pub mod state;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::alert::engine::AlertEngine;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
 use crate::model::{Config, Target};
@@ -54,6 +56,8 @@ pub struct Shared {
     pub status: Arc<StatusStore>,
     /// Unix seconds of the scheduler's last heartbeat (for `/healthz`).
     pub heartbeat: AtomicI64,
+    /// The alert engine, when alerting runs.
+    pub alerts: Option<Arc<AlertEngine>>,
 }
 
 impl Shared {
@@ -64,7 +68,18 @@ impl Shared {
 
     /// Build the shared parts on a given clock.
     pub fn with_clock(check: CheckFn, metrics: Arc<Metrics>, clock: Clock) -> Arc<Shared> {
+        Self::build(check, metrics, clock, None)
+    }
+
+    /// Build the shared parts with everything given.
+    pub fn build(
+        check: CheckFn,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+        alerts: Option<Arc<AlertEngine>>,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
+            alerts,
             check,
             clock,
             metrics,
@@ -78,6 +93,9 @@ impl Shared {
         Utc::now().timestamp() - self.heartbeat.load(Ordering::Relaxed) <= 10
     }
 }
+
+/// A spec's labels, shared by its targets' tasks.
+type Labels = std::collections::BTreeMap<String, String>;
 
 /// A running target task.
 struct Running {
@@ -97,9 +115,10 @@ pub struct Supervisor {
     running: HashMap<TargetKey, Running>,
 }
 
-fn fingerprint(target: &Target) -> u64 {
+fn fingerprint(target: &Target, labels: &Labels) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     format!("{target:?}").hash(&mut h);
+    labels.hash(&mut h);
     h.finish()
 }
 
@@ -126,9 +145,12 @@ impl Supervisor {
     /// their metric series), leave unchanged ones running on their schedule.
     pub fn apply(&mut self, config: &Config) {
         self.shared.status.apply_config(config);
-        let mut wanted: HashMap<TargetKey, &Target> = HashMap::new();
-        for t in config.targets() {
-            wanted.insert((t.spec.clone(), t.name.clone()), t);
+        let mut wanted: HashMap<TargetKey, (&Target, Arc<Labels>)> = HashMap::new();
+        for spec in &config.specs {
+            let labels = Arc::new(spec.labels.clone());
+            for t in &spec.targets {
+                wanted.insert((t.spec.clone(), t.name.clone()), (t, Arc::clone(&labels)));
+            }
         }
         let stale: Vec<TargetKey> = self
             .running
@@ -136,7 +158,7 @@ impl Supervisor {
             .filter(|(key, run)| {
                 wanted
                     .get(*key)
-                    .is_none_or(|t| fingerprint(t) != run.fingerprint)
+                    .is_none_or(|(t, labels)| fingerprint(t, labels) != run.fingerprint)
             })
             .map(|(key, _)| key.clone())
             .collect();
@@ -148,29 +170,35 @@ impl Supervisor {
                     // Remove the series only once the aborted task has ended, so a `record`
                     // racing with the abort on another thread cannot bring them back.
                     let metrics = Arc::clone(&self.shared.metrics);
+                    let alerts = self.shared.alerts.clone();
                     let handle = run.handle;
                     tokio::spawn(async move {
                         let _ = handle.await;
                         metrics.remove_target(&key.0, &key.1);
+                        if let Some(alerts) = alerts {
+                            alerts.forget(&key.0, &key.1);
+                        }
                     });
                 }
             }
         }
-        for (key, target) in wanted {
+        for (key, (target, labels)) in wanted {
             if self.running.contains_key(&key) {
                 continue;
             }
             let (stop, stop_rx) = watch::channel(false);
             let target = Arc::new(target.clone());
+            let fingerprint = fingerprint(&target, &labels);
             let handle = tokio::spawn(target_loop(
                 Arc::clone(&target),
+                labels,
                 Arc::clone(&self.shared),
                 stop_rx,
             ));
             self.running.insert(
                 key,
                 Running {
-                    fingerprint: fingerprint(&target),
+                    fingerprint,
                     stop,
                     handle,
                 },
@@ -196,7 +224,12 @@ impl Supervisor {
 }
 
 /// One target, forever: sleep until due, check, record, repeat; skipped ticks are counted.
-async fn target_loop(target: Arc<Target>, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn target_loop(
+    target: Arc<Target>,
+    labels: Arc<Labels>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     let id = target.id();
     let clock = shared.clock;
     let timing = Timing::new(&target.schedule, &id, clock.now());
@@ -224,6 +257,17 @@ async fn target_loop(target: Arc<Target>, shared: Arc<Shared>, mut stop: watch::
         }
         shared.metrics.record(&result);
         shared.status.record(&result);
+        if let Some(alerts) = &shared.alerts {
+            let shown = alerts.observe(&labels, &result).await;
+            shared
+                .status
+                .set_alert(&target.spec, &target.name, shown.as_str());
+            shared.metrics.set_alert_firing(
+                &target.spec,
+                &target.name,
+                shown == crate::alert::state::Shown::Firing,
+            );
+        }
         let now = clock.now();
         let skipped = timing.count_due_between(due, now, 100_000);
         if skipped > 0 {
@@ -242,126 +286,8 @@ async fn target_loop(target: Arc<Target>, shared: Arc<Shared>, mut stop: watch::
 #[cfg(test)]
 mod tests;
 
-/// Loads the configuration (from files, or bundled sources for the demo).
-pub type Loader = Box<dyn Fn() -> Result<Config, crate::spec::Diagnostics> + Send + Sync>;
-
-/// Settings of `dcrawl run`.
-pub struct RunOptions {
-    /// Where the HTTP endpoints listen.
-    pub listen: std::net::SocketAddr,
-    /// Paths watched for changes (specs and alerts); empty = no file watching.
-    pub watch: Vec<std::path::PathBuf>,
-    /// Fetch bounds.
-    pub fetch: crate::fetch::FetchOptions,
-    /// How long shutdown waits for in-flight checks.
-    pub shutdown_grace: Duration,
-}
-
-/// Why the daemon could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The initial configuration is invalid.
-    #[error("invalid configuration:\n{0}")]
-    Config(crate::spec::Diagnostics),
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client: {0}")]
-    Fetch(#[from] crate::fetch::FetchError),
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-}
-
-/// Run the daemon until `shutdown` resolves: load, serve the endpoints, schedule every target,
-/// reload on SIGHUP or file changes (keeping the old configuration when the new one is invalid),
-/// then stop gracefully. `on_ready` gets the bound address once everything runs.
-pub async fn run(
-    options: RunOptions,
-    load: Loader,
-    shutdown: impl std::future::Future<Output = ()>,
-    on_ready: impl FnOnce(std::net::SocketAddr),
-) -> Result<(), RunError> {
-    // Watch and listen for SIGHUP before loading: an edit or a SIGHUP during startup is not
-    // lost, and SIGHUP never hits its default action (terminate) once the daemon is ready.
-    let mut triggers = reload::triggers(&options.watch);
-    let config = load().map_err(RunError::Config)?;
-    let metrics = Arc::new(Metrics::new());
-    let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
-    let shared = Shared::new(http_check(fetcher), Arc::clone(&metrics));
-    let mut supervisor = Supervisor::new(Arc::clone(&shared));
-    supervisor.apply(&config);
-    metrics.record_reload(true, supervisor.len());
-    tracing::info!(
-        specs = config.specs.len(),
-        targets = supervisor.len(),
-        "configuration loaded"
-    );
-
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| RunError::Listen {
-            addr: options.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| RunError::Listen {
-        addr: options.listen,
-        source,
-    })?;
-    let (server_stop, server_stop_rx) = watch::channel(false);
-    let server = tokio::spawn(crate::server::serve(
-        listener,
-        Arc::clone(&shared),
-        server_stop_rx,
-    ));
-    let heartbeat = {
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                shared
-                    .heartbeat
-                    .store(Utc::now().timestamp(), Ordering::Relaxed);
-            }
-        })
-    };
-    tracing::info!(%addr, "serving /, /metrics, /api/v1/status and /healthz");
-    on_ready(addr);
-
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            Some(reason) = triggers.rx.recv() => {
-                match load() {
-                    Ok(config) => {
-                        supervisor.apply(&config);
-                        metrics.record_reload(true, supervisor.len());
-                        tracing::info!(reason, specs = config.specs.len(), targets = supervisor.len(), "configuration reloaded");
-                    }
-                    Err(diagnostics) => {
-                        metrics.record_reload(false, supervisor.len());
-                        for d in &diagnostics.0 {
-                            tracing::error!(reason, "{d}");
-                        }
-                        tracing::error!(reason, errors = diagnostics.len(), "new configuration rejected; the previous one keeps running");
-                    }
-                }
-            }
-        }
-    }
-    tracing::info!("shutting down: no new checks; waiting for in-flight ones");
-    supervisor.shutdown(options.shutdown_grace).await;
-    heartbeat.abort();
-    let _ = server_stop.send(true);
-    let _ = server.await;
-    tracing::info!("stopped");
-    Ok(())
-}
+pub use crate::config::Loaded;
+pub use run::{Loader, RunError, RunOptions, run};
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the
 /// runtime), not when the future is first polled, so a signal arriving between the call and the

@@ -22,3 +22,12 @@ pub fn bundled_specs(base: &str) -> Vec<Source> {
     })
     .collect()
 }
+
+/// The bundled alert routing, sending every alert to the demo site's webhook receiver at `base`.
+pub fn bundled_alerts(base: &str) -> Vec<Source> {
+    let base = base.trim_end_matches('/');
+    vec![Source {
+        name: "demo/alerts.yaml".to_string(),
+        text: include_str!("specs/alerts.yaml").replace(PLACEHOLDER_BASE, base),
+    }]
+}

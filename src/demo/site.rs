@@ -145,6 +145,28 @@ async fn api_health(State(state): State<Arc<SiteState>>) -> Response {
         .into_response()
 }
 
+/// The demo's webhook receiver: prints each alert it is sent.
+async fn receive_alert(body: axum::body::Bytes) -> StatusCode {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(alert) => {
+            let status = alert["status"].as_str().unwrap_or("?").to_uppercase();
+            let first = alert["failures"][0]["message"]
+                .as_str()
+                .or(alert["error"].as_str())
+                .unwrap_or("");
+            println!(
+                "  webhook received: [{status}] {}/{} (failing since {}, {} failed runs) {first}",
+                alert["spec"].as_str().unwrap_or("?"),
+                alert["target"].as_str().unwrap_or("?"),
+                alert["since"].as_str().unwrap_or("?"),
+                alert["consecutive_failures"],
+            );
+            StatusCode::NO_CONTENT
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
 async fn api_products() -> impl IntoResponse {
     let items: Vec<_> = PRODUCTS
         .iter()
@@ -170,6 +192,7 @@ pub fn router(flap: Option<Flap>) -> Router {
         .route("/products/{id}", get(product))
         .route("/api/health", get(api_health))
         .route("/api/products", get(api_products))
+        .route("/hooks/alerts", axum::routing::post(receive_alert))
         .with_state(state)
 }
 

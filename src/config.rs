@@ -1,0 +1,69 @@
+//! Specs and alert routing loaded together: what `validate`, `run` and every reload use.
+
+use std::path::PathBuf;
+
+use crate::alert::AlertConfig;
+use crate::model::Config;
+use crate::spec::{self, Diagnostic, Diagnostics, EnvLookup};
+
+/// The default alert folder, read only when it exists.
+pub const DEFAULT_ALERTS: &str = "alerts";
+
+/// A loaded configuration: specs and alert routing.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The specs.
+    pub specs: Config,
+    /// Channels and routes (empty when there are no alert files).
+    pub alerts: AlertConfig,
+}
+
+/// Load the alert files. With no `given` paths the default folder `alerts` is read when it
+/// exists (alerts are optional); a PATH the user named must exist.
+pub fn load_alerts(given: &[PathBuf], env: EnvLookup<'_>) -> Result<AlertConfig, Diagnostics> {
+    let mut missing = Diagnostics::default();
+    for path in given {
+        if let Err(e) = std::fs::metadata(path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            missing.push(Diagnostic::new(
+                path.display().to_string(),
+                1,
+                1,
+                format!("cannot read: {e}"),
+            ));
+        }
+    }
+    let paths = if given.is_empty() {
+        vec![PathBuf::from(DEFAULT_ALERTS)]
+    } else {
+        given.to_vec()
+    };
+    match crate::alert::config::load_paths(&paths, env) {
+        Ok(config) if missing.is_empty() => Ok(config),
+        Ok(_) => Err(missing),
+        Err(d) => {
+            missing.0.extend(d.0);
+            missing.sort();
+            Err(missing)
+        }
+    }
+}
+
+/// Load specs and alerts, reporting every error of both at once (sorted).
+pub fn load_files(
+    specs: &[PathBuf],
+    alerts: &[PathBuf],
+    env: EnvLookup<'_>,
+) -> Result<Loaded, Diagnostics> {
+    match (spec::load_paths(specs, env), load_alerts(alerts, env)) {
+        (Ok(specs), Ok(alerts)) => Ok(Loaded { specs, alerts }),
+        (specs, alerts) => {
+            let mut all = Diagnostics::default();
+            all.0.extend(specs.err().into_iter().flat_map(|d| d.0));
+            all.0.extend(alerts.err().into_iter().flat_map(|d| d.0));
+            all.sort();
+            Err(all)
+        }
+    }
+}

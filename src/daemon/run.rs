@@ -1,0 +1,181 @@
+//! The daemon's life: load, serve, schedule, alert, reload, stop.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use super::{Shared, Supervisor, http_check, reload};
+use crate::alert::channels::Deliverer;
+use crate::alert::engine::AlertEngine;
+use crate::alert::store::Store;
+use crate::config::Loaded;
+use crate::fetch::Fetcher;
+use crate::metrics::Metrics;
+use crate::scheduler::Clock;
+
+/// Loads the configuration (from files, or bundled sources for the demo).
+pub type Loader = Box<dyn Fn() -> Result<Loaded, crate::spec::Diagnostics> + Send + Sync>;
+
+/// Settings of `dcrawl run`.
+pub struct RunOptions {
+    /// Where the HTTP endpoints listen.
+    pub listen: std::net::SocketAddr,
+    /// Paths watched for changes (specs and alerts); empty = no file watching.
+    pub watch: Vec<PathBuf>,
+    /// Fetch bounds.
+    pub fetch: crate::fetch::FetchOptions,
+    /// How long shutdown waits for in-flight checks and notifications.
+    pub shutdown_grace: Duration,
+    /// Where alert states and the notification outbox live.
+    pub state_dir: PathBuf,
+    /// Public URL of the status page, for links in notifications.
+    pub external_url: Option<String>,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The initial configuration is invalid.
+    #[error("invalid configuration:\n{0}")]
+    Config(crate::spec::Diagnostics),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Fetch(#[from] crate::fetch::FetchError),
+    /// The state directory could not be used.
+    #[error("{0}")]
+    State(#[from] crate::alert::store::StoreError),
+    /// The notification client could not be built.
+    #[error("cannot build the notification client: {0}")]
+    Delivery(#[from] crate::alert::channels::DeliveryError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Run the daemon until `shutdown` resolves: load, serve the endpoints, schedule every target,
+/// alert, reload on SIGHUP or file changes (keeping the old configuration when the new one is
+/// invalid), then stop gracefully. `on_ready` gets the bound address once everything runs.
+pub async fn run(
+    options: RunOptions,
+    load: Loader,
+    shutdown: impl std::future::Future<Output = ()>,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), RunError> {
+    // Watch and listen for SIGHUP before loading: an edit or a SIGHUP during startup is not
+    // lost, and SIGHUP never hits its default action (terminate) once the daemon is ready.
+    let mut triggers = reload::triggers(&options.watch);
+    let loaded = load().map_err(RunError::Config)?;
+    let metrics = Arc::new(Metrics::new());
+    let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
+    let store = Arc::new(Store::open(&options.state_dir)?);
+    let deliverer = Arc::new(Deliverer::new(crate::alert::channels::DEFAULT_TIMEOUT)?);
+    let engine = AlertEngine::new(
+        store,
+        deliverer,
+        Arc::clone(&metrics),
+        options.external_url.clone(),
+    )?;
+    engine.set_config(loaded.alerts.clone());
+    let (engine_stop, engine_stop_rx) = watch::channel(false);
+    let engine_task = tokio::spawn(Arc::clone(&engine).run(engine_stop_rx));
+
+    let shared = Shared::build(
+        http_check(fetcher),
+        Arc::clone(&metrics),
+        Clock::new(),
+        Some(engine.clone()),
+    );
+    let mut supervisor = Supervisor::new(Arc::clone(&shared));
+    supervisor.apply(&loaded.specs);
+    metrics.record_reload(true, supervisor.len());
+    tracing::info!(
+        specs = loaded.specs.specs.len(),
+        targets = supervisor.len(),
+        channels = loaded.alerts.channels.len(),
+        routes = loaded.alerts.routes.len(),
+        state_dir = %options.state_dir.display(),
+        "configuration loaded"
+    );
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| RunError::Listen {
+        addr: options.listen,
+        source,
+    })?;
+    let (server_stop, server_stop_rx) = watch::channel(false);
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        Arc::clone(&shared),
+        server_stop_rx,
+    ));
+    let heartbeat = {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                shared
+                    .heartbeat
+                    .store(Utc::now().timestamp(), Ordering::Relaxed);
+            }
+        })
+    };
+    tracing::info!(%addr, "serving /, /metrics, /api/v1/status and /healthz");
+    on_ready(addr);
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(reason) = triggers.rx.recv() => {
+                match load() {
+                    Ok(loaded) => {
+                        engine.set_config(loaded.alerts.clone());
+                        supervisor.apply(&loaded.specs);
+                        metrics.record_reload(true, supervisor.len());
+                        tracing::info!(reason, specs = loaded.specs.specs.len(), targets = supervisor.len(), channels = loaded.alerts.channels.len(), routes = loaded.alerts.routes.len(), "configuration reloaded");
+                    }
+                    Err(diagnostics) => {
+                        metrics.record_reload(false, supervisor.len());
+                        for d in &diagnostics.0 {
+                            tracing::error!(reason, "{d}");
+                        }
+                        tracing::error!(reason, errors = diagnostics.len(), "new configuration rejected; the previous one keeps running");
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!("shutting down: no new checks; waiting for in-flight checks and notifications");
+    let deadline = tokio::time::Instant::now() + options.shutdown_grace;
+    supervisor.shutdown(options.shutdown_grace).await;
+    let _ = engine_stop.send(true);
+    if tokio::time::timeout_at(
+        deadline.max(tokio::time::Instant::now() + Duration::from_secs(1)),
+        engine_task,
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!("notifications still in flight were left in the outbox for the next start");
+    }
+    heartbeat.abort();
+    let _ = server_stop.send(true);
+    let _ = server.await;
+    tracing::info!("stopped");
+    Ok(())
+}
