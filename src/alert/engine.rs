@@ -358,12 +358,18 @@ impl AlertEngine {
             map
         };
         for (channel, alerts) in by_channel {
-            let Some(ChannelKind::Alertmanager(am)) =
-                config.channels.get(&channel).map(|c| &c.kind)
-            else {
+            let Some(ch) = config.channels.get(&channel) else {
                 continue;
             };
-            if let Err(e) = self.deliverer.post_alertmanager(am, &alerts).await {
+            let ChannelKind::Alertmanager(am) = &ch.kind else {
+                continue;
+            };
+            if let Err(e) = self
+                .deliverer
+                .post_alertmanager(am, &alerts)
+                .await
+                .map_err(|e| e.redacted(&ch.secrets))
+            {
                 tracing::warn!(channel = %channel, error = %e, "re-posting alerts to Alertmanager failed; will retry");
             }
         }
@@ -380,4 +386,39 @@ fn listed_failures(failures: &[Failure]) -> Vec<Failure> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        for attempts in 0..30 {
+            let expected = RETRY_BASE
+                .saturating_mul(1 << attempts.min(16))
+                .min(RETRY_MAX);
+            let d = backoff(attempts);
+            assert!(
+                d >= expected.mul_f64(0.8) && d <= expected.mul_f64(1.2),
+                "attempt {attempts}: {d:?}"
+            );
+        }
+        assert!(backoff(0) < Duration::from_secs(7));
+        assert!(backoff(20) <= RETRY_MAX.mul_f64(1.2));
+    }
+
+    #[test]
+    fn long_failure_lists_are_capped_with_a_count() {
+        let many: Vec<Failure> = (0..25)
+            .map(|i| Failure::new(format!("page[{i}]"), "broken"))
+            .collect();
+        let listed = listed_failures(&many);
+        assert_eq!(listed.len(), MAX_FAILURES_LISTED + 1);
+        assert_eq!(
+            listed.last().map(|f| f.message.as_str()),
+            Some("and 5 more failures")
+        );
+        assert_eq!(listed_failures(&many[..3]).len(), 3);
+    }
 }
