@@ -39,15 +39,7 @@ pub fn load_alerts(given: &[PathBuf], env: EnvLookup<'_>) -> Result<AlertConfig,
     } else {
         given.to_vec()
     };
-    match crate::alert::config::load_paths(&paths, env) {
-        Ok(config) if missing.is_empty() => Ok(config),
-        Ok(_) => Err(missing),
-        Err(d) => {
-            missing.0.extend(d.0);
-            missing.sort();
-            Err(missing)
-        }
-    }
+    missing.combine(crate::alert::config::load_paths(&paths, env))
 }
 
 /// Load specs and alerts, reporting every error of both at once (sorted).
@@ -56,14 +48,10 @@ pub fn load_files(
     alerts: &[PathBuf],
     env: EnvLookup<'_>,
 ) -> Result<Loaded, Diagnostics> {
-    match (spec::load_paths(specs, env), load_alerts(alerts, env)) {
-        (Ok(specs), Ok(alerts)) => Ok(Loaded { specs, alerts }),
-        (specs, alerts) => {
-            let mut all = Diagnostics::default();
-            all.0.extend(specs.err().into_iter().flat_map(|d| d.0));
-            all.0.extend(alerts.err().into_iter().flat_map(|d| d.0));
-            all.sort();
-            Err(all)
-        }
-    }
+    let specs = spec::load_paths(specs, env);
+    let alerts = load_alerts(alerts, env);
+    let problems = specs.as_ref().err().cloned().unwrap_or_default();
+    problems
+        .combine(alerts)
+        .and_then(|alerts| specs.map(|specs| Loaded { specs, alerts }))
 }

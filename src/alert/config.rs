@@ -50,18 +50,7 @@ pub fn load_paths(paths: &[PathBuf], env: EnvLookup<'_>) -> Result<AlertConfig, 
             }
         }
     }
-    match load_sources(&sources, env) {
-        Ok(config) if diags.is_empty() => Ok(config),
-        Ok(_) => {
-            diags.sort();
-            Err(diags)
-        }
-        Err(more) => {
-            diags.0.extend(more.0);
-            diags.sort();
-            Err(diags)
-        }
-    }
+    diags.combine(load_sources(&sources, env))
 }
 
 /// Where a channel was defined, for duplicate and unknown-name messages.

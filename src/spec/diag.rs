@@ -62,6 +62,23 @@ impl Diagnostics {
         self.0.len()
     }
 
+    /// Combine the problems found so far with a later stage's result: `Ok` only when neither
+    /// found any; otherwise every problem of both, sorted.
+    pub fn combine<T>(mut self, later: Result<T, Diagnostics>) -> Result<T, Diagnostics> {
+        match later {
+            Ok(value) if self.is_empty() => Ok(value),
+            Ok(_) => {
+                self.sort();
+                Err(self)
+            }
+            Err(more) => {
+                self.0.extend(more.0);
+                self.sort();
+                Err(self)
+            }
+        }
+    }
+
     /// Sort by file, line, column (stable output).
     pub fn sort(&mut self) {
         self.0.sort();

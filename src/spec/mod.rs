@@ -86,18 +86,7 @@ pub fn load_paths(paths: &[PathBuf], env: EnvLookup<'_>) -> Result<Config, Diagn
         diags.sort();
         return Err(diags);
     }
-    match load_sources(&sources, env) {
-        Ok(config) if diags.is_empty() => Ok(config),
-        Ok(_) => {
-            diags.sort();
-            Err(diags)
-        }
-        Err(more) => {
-            diags.0.extend(more.0);
-            diags.sort();
-            Err(diags)
-        }
-    }
+    diags.combine(load_sources(&sources, env))
 }
 
 /// Deepest folder nesting followed (guards against symlink loops).
