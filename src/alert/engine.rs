@@ -185,11 +185,20 @@ impl AlertEngine {
             let (spec, target) = key;
             let n = queue.len();
             let saved = tokio::task::spawn_blocking(move || {
-                store.commit(&spec, &target, &after, &queue, now.timestamp_millis())
+                store.commit(&spec, &target, &after, &queue, now.timestamp_millis())?;
+                // The pending gauge counts what is queued from the moment it is queued.
+                if queue.is_empty() {
+                    Ok(None)
+                } else {
+                    store.pending().map(Some)
+                }
             })
             .await;
             match saved {
-                Ok(Ok(())) => {
+                Ok(Ok(pending)) => {
+                    if let Some(pending) = pending {
+                        self.metrics.set_notifications_pending(pending);
+                    }
                     if n > 0 {
                         self.wake.notify_one();
                     }
