@@ -430,6 +430,47 @@ async fn a_hanging_receiver_delays_no_check_and_times_out_then_retries() {
     d.stop().await;
 }
 
+/// Each notification is delivered on its own: while one receiver hangs, a notification queued
+/// later for another channel is delivered at once, not after the hanging one times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_does_not_hold_up_later_notifications() {
+    let first = Site::start(false).await;
+    let second = Site::start(true).await;
+    let hook = WebhookReceiver::start().await;
+    let alerts = format!(
+        "channels:\n  hang:\n    webhook: {{url: \"{}\"}}\n  quick:\n    webhook: {{url: \"{}\"}}\nroutes:\n  - match: {{target: first}}\n    channels: [hang]\n    after: 2\n  - match: {{target: second}}\n    channels: [quick]\n    after: 2\n",
+        hook.url("/hang"),
+        hook.url("/ok")
+    );
+    let files = Files::new(
+        &spec(&[("first", &first.url), ("second", &second.url)]),
+        &alerts,
+    );
+    let d = Daemon::start(files.args()).await;
+    d.until(
+        "the first alert to reach the hanging receiver",
+        SOON,
+        || async {
+            let n = hook.all().iter().filter(|r| r.path == "/hang").count();
+            if n >= 1 { Ok(()) } else { Err(format!("{n}")) }
+        },
+    )
+    .await;
+    // Now the second target breaks; its alert must not wait for the hanging delivery (10 s).
+    second.set_up(false);
+    let m = d
+        .until_metrics("the quick channel to count as sent", SOON, |m| {
+            notifications(m, "quick", "sent") >= 1.0
+        })
+        .await;
+    assert_eq!(
+        notifications(&m, "hang", "failed") + notifications(&m, "hang", "sent"),
+        0.0,
+        "the quick notification waited for the hanging delivery to end: {m}"
+    );
+    d.stop().await;
+}
+
 /// `dcrawl_notifications_pending` is "notifications waiting in the outbox": one whose delivery
 /// is in flight (here: hanging for up to the 10 s timeout) has not been delivered yet.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,6 +31,8 @@ pub const RETRY_MAX: Duration = Duration::from_secs(600);
 pub const AM_REPOST: Duration = Duration::from_secs(60);
 /// How long resolved alerts keep being re-posted to Alertmanager.
 pub const AM_RESOLVED_FOR: Duration = Duration::from_secs(300);
+/// How much longer than the delivery timeout a row stays leased while in flight.
+pub const DELIVERY_LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// At most this many failures go into one notification.
 pub const MAX_FAILURES_LISTED: usize = 20;
 
@@ -259,8 +261,11 @@ impl AlertEngine {
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut repost = tokio::time::interval(AM_REPOST);
         repost.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Each delivery is its own task: a hanging receiver delays nobody else.
+        let mut deliveries = tokio::task::JoinSet::new();
         loop {
-            self.deliver_due().await;
+            while deliveries.try_join_next().is_some() {}
+            Arc::clone(&self).deliver_due(&mut deliveries).await;
             let wait = self.next_wait().await;
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
@@ -268,6 +273,8 @@ impl AlertEngine {
                 _ = repost.tick() => self.repost_alertmanager().await,
                 _ = stop.changed() => {
                     if *stop.borrow() {
+                        // Let deliveries in flight finish (the caller bounds how long).
+                        while deliveries.join_next().await.is_some() {}
                         return;
                     }
                 }
@@ -287,11 +294,19 @@ impl AlertEngine {
         }
     }
 
-    /// Deliver every due notification once (concurrently), recording the outcome.
-    pub async fn deliver_due(&self) {
+    /// Start delivering every due notification, each in its own task in `tasks`. A row is
+    /// leased while in flight (the delivery timeout plus a margin), so it is not taken twice.
+    pub async fn deliver_due(self: Arc<Self>, tasks: &mut tokio::task::JoinSet<()>) {
         let store = Arc::clone(&self.store);
         let now_ms = Utc::now().timestamp_millis();
-        let due = match tokio::task::spawn_blocking(move || store.due(now_ms, 64)).await {
+        let lease_ms =
+            i64::try_from((self.deliverer.timeout() + DELIVERY_LEASE_MARGIN).as_millis())
+                .unwrap_or(60_000);
+        let due = match tokio::task::spawn_blocking(move || {
+            store.claim_due(now_ms, now_ms + lease_ms, 64)
+        })
+        .await
+        {
             Ok(Ok(rows)) => rows,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "cannot read the outbox");
@@ -303,11 +318,18 @@ impl AlertEngine {
             return;
         }
         let config = self.config();
-        let attempts = due.into_iter().map(|row| self.attempt(&config, row));
-        futures_util::future::join_all(attempts).await;
-        let store = Arc::clone(&self.store);
-        if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || store.pending()).await {
-            self.metrics.set_notifications_pending(n);
+        for row in due {
+            let engine = Arc::clone(&self);
+            let config = Arc::clone(&config);
+            tasks.spawn(async move {
+                engine.attempt(&config, row).await;
+                let store = Arc::clone(&engine.store);
+                if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || store.pending()).await {
+                    engine.metrics.set_notifications_pending(n);
+                }
+                // A failed attempt set a new due time: let the loop recompute its wait.
+                engine.wake.notify_one();
+            });
         }
     }
 

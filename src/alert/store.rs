@@ -186,6 +186,28 @@ impl Store {
         Ok(out)
     }
 
+    /// Take the notifications due at `now_ms` (oldest first, at most `limit`) for delivery:
+    /// each is leased until `lease_until_ms`, so it is not taken again while in flight; if the
+    /// process dies mid-delivery it becomes due again when the lease runs out.
+    pub fn claim_due(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = self.due(now_ms, limit)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for row in &rows {
+            tx.execute(
+                "UPDATE outbox SET next_attempt_ms = ?2 WHERE id = ?1",
+                params![row.id, lease_until_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(rows)
+    }
+
     /// The receiver accepted it: remove it.
     pub fn delivered(&self, id: i64) -> Result<(), StoreError> {
         self.conn()
@@ -287,6 +309,11 @@ mod tests {
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].attempts, 1);
         assert_eq!(store.next_due_ms().unwrap(), Some(5000));
+        // A claimed row is leased: not due again until the lease ends.
+        let claimed = store.claim_due(5000, 20_000, 10).unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert!(store.due(19_999, 10).unwrap().is_empty());
+        assert_eq!(store.due(20_000, 10).unwrap().len(), 1);
         store.delivered(again[0].id).unwrap();
         assert_eq!(store.pending().unwrap(), 0);
         assert_eq!(store.next_due_ms().unwrap(), None);
