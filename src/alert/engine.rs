@@ -182,7 +182,10 @@ impl AlertEngine {
             }
         }
         self.track_alertmanager(&config, &routes, &after, &queue, &template);
-        if before != after || !queue.is_empty() {
+        // A target no route applies to keeps its streak in memory only: persisting it would
+        // cost a synchronous write per failed run for nothing that could ever notify.
+        let worth_saving = !routes.is_empty() || before.routes != after.routes;
+        if (worth_saving && before != after) || !queue.is_empty() {
             let store = Arc::clone(&self.store);
             let (spec, target) = key;
             let n = queue.len();
