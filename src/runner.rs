@@ -16,20 +16,7 @@ use crate::result::{CheckResult, Failure, Outcome};
 pub async fn check_target(fetcher: &Fetcher, target: &Target) -> CheckResult {
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let mut result = CheckResult {
-        spec: target.spec.clone(),
-        target: target.name.clone(),
-        url: target.redact(target.url.as_str()),
-        outcome: Outcome::Success,
-        error: None,
-        status: None,
-        duration: start.elapsed(),
-        failures: Vec::new(),
-        extracted: Default::default(),
-        response_size: None,
-        tls_not_after: None,
-        started_at,
-    };
+    let mut result = blank(target, started_at);
     match fetcher.fetch(target).await {
         Err(e) => {
             result.outcome = Outcome::Error;
@@ -95,19 +82,28 @@ pub async fn run_once(
         .collect()
 }
 
-fn aborted(target: &Target) -> CheckResult {
+/// A result for `target` with nothing observed yet (success until something says otherwise).
+fn blank(target: &Target, started_at: SystemTime) -> CheckResult {
     CheckResult {
         spec: target.spec.clone(),
         target: target.name.clone(),
         url: target.redact(target.url.as_str()),
-        outcome: Outcome::Error,
-        error: Some("internal error: the check ended abnormally".into()),
+        outcome: Outcome::Success,
+        error: None,
         status: None,
         duration: Default::default(),
         failures: Vec::new(),
         extracted: Default::default(),
         response_size: None,
         tls_not_after: None,
-        started_at: SystemTime::now(),
+        started_at,
+    }
+}
+
+fn aborted(target: &Target) -> CheckResult {
+    CheckResult {
+        outcome: Outcome::Error,
+        error: Some("internal error: the check ended abnormally".into()),
+        ..blank(target, SystemTime::now())
     }
 }
