@@ -4,7 +4,8 @@
 //!
 //! 1. [`spec`] loads YAML spec files, interpolates `${VAR}`, validates everything at once with
 //!    `FILE:LINE:COLUMN` diagnostics and compiles the result into the [`model`].
-//! 2. [`runner`] runs targets concurrently (once for `check`).
+//! 2. [`runner`] runs targets concurrently (once for `check`); a crawl target is handed to
+//!    [`crawl`], which follows its links and sitemap and checks every page it reaches.
 //! 3. [`fetch`] performs the HTTP request under global and per-host bounds, with whole-body
 //!    timeouts, size limits, redirects and retries.
 //! 4. [`evaluate`] checks the response against the expectations (status, headers, body, HTML via
@@ -15,6 +16,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod crawl;
 pub mod daemon;
 pub mod demo;
 pub mod evaluate;

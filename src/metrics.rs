@@ -302,6 +302,10 @@ impl Metrics {
                 .set(*value);
             entry.extracted.insert(name.clone());
         }
+        drop(seen);
+        if let Some(crawl) = &r.crawl {
+            self.record_crawl(&r.spec, &r.target, crawl.ok, crawl.failed);
+        }
     }
 
     /// Record the page counts of a crawl run.
@@ -511,6 +515,7 @@ mod tests {
             response_size: Some(1234),
             tls_not_after: Some(1_900_000_000),
             started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            crawl: None,
         }
     }
 

@@ -84,6 +84,8 @@ pub struct Target {
     pub extract: Vec<Extract>,
     /// Secret strings (from `${VAR}` and credential headers) never to print back.
     pub secrets: Arc<[String]>,
+    /// `crawl:` with `expect_each:`: makes this a crawl target.
+    pub crawl: Option<Arc<Crawl>>,
 }
 
 impl Target {
@@ -106,6 +108,7 @@ impl Target {
             expect: Expect::default(),
             extract: Vec::new(),
             secrets: Arc::from(Vec::new()),
+            crawl: None,
         }
     }
 
@@ -131,6 +134,38 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
         }
     }
     out
+}
+
+/// Default of `crawl.max_depth`: link hops from the seed.
+pub const DEFAULT_CRAWL_MAX_DEPTH: u32 = 1;
+/// Default of `crawl.max_pages`: pages fetched per run, the seed included.
+pub const DEFAULT_CRAWL_MAX_PAGES: u32 = 100;
+/// Default of `crawl.concurrency`: page requests of one crawl in flight.
+pub const DEFAULT_CRAWL_CONCURRENCY: u32 = 4;
+/// Default of `crawl.follow`.
+pub const DEFAULT_CRAWL_FOLLOW: &str = "a[href]";
+
+/// `crawl:` of a target: which links to follow from the seed and how far.
+#[derive(Debug, Clone)]
+pub struct Crawl {
+    /// Elements whose `href` is followed.
+    pub follow: CssSelector,
+    /// Sitemap (or sitemap index) whose entries are extra seeds.
+    pub sitemap: Option<Url>,
+    /// A URL must match one of these; empty = same host and port as the seed.
+    pub include: Vec<Regex>,
+    /// A URL matching one of these is never requested.
+    pub exclude: Vec<Regex>,
+    /// Link hops from the seed.
+    pub max_depth: u32,
+    /// Pages fetched per run, the seed included.
+    pub max_pages: u32,
+    /// Page requests of this crawl in flight.
+    pub concurrency: u32,
+    /// Obey robots.txt (and its `Crawl-delay`).
+    pub robots: bool,
+    /// What must hold of every page but the seed (default: status 2xx).
+    pub expect_each: Expect,
 }
 
 /// A request body.

@@ -14,6 +14,9 @@ use crate::result::{CheckResult, Failure, Outcome};
 /// Check one target once: fetch, evaluate, and turn both into a [`CheckResult`].
 /// Secrets of the target are redacted from everything the result carries.
 pub async fn check_target(fetcher: &Fetcher, target: &Target) -> CheckResult {
+    if let Some(crawl) = &target.crawl {
+        return crate::crawl::run(fetcher, target, Arc::clone(crawl)).await;
+    }
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut result = blank(target, started_at);
@@ -83,7 +86,7 @@ pub async fn run_once(
 }
 
 /// A result for `target` with nothing observed yet (success until something says otherwise).
-fn blank(target: &Target, started_at: SystemTime) -> CheckResult {
+pub(crate) fn blank(target: &Target, started_at: SystemTime) -> CheckResult {
     CheckResult {
         spec: target.spec.clone(),
         target: target.name.clone(),
@@ -97,6 +100,7 @@ fn blank(target: &Target, started_at: SystemTime) -> CheckResult {
         response_size: None,
         tls_not_after: None,
         started_at,
+        crawl: None,
     }
 }
 

@@ -275,6 +275,14 @@ fn demo_runs_one_round_against_its_shop() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("ok    shop/products"), "{text}");
     assert!(text.contains("FAIL  shop/product-7"), "{text}");
+    // The crawl reaches every product page from the list and finds the one without a price.
+    assert!(text.contains("FAIL  shop/catalogue"), "{text}");
+    assert!(text.contains("pages: 12 ok, 1 failed"), "{text}");
+    assert!(
+        text.contains("page.has-price: http://127.0.0.1:")
+            && text.contains("/products/7: has-price \"span.price\": expected count >= 1, found 0 (linked from http://127.0.0.1:"),
+        "{text}"
+    );
     assert!(text.contains("ok    api/health"), "{text}");
     assert!(text.contains("extracted: queue_depth=3"), "{text}");
 }

@@ -76,6 +76,7 @@ fn exposition() -> String {
         response_size: Some(2048),
         tls_not_after: Some(1_900_000_000),
         started_at: SystemTime::now(),
+        crawl: None,
     };
     m.record(&result("home", Outcome::Success));
     m.record(&result("products", Outcome::Failure));

@@ -474,13 +474,43 @@ fn errors_of(text: &str) -> Vec<String> {
 #[test]
 fn edge_cases_are_positioned_errors() {
     let head = "name: s\ntargets:\n  - name: t\n    url: http://127.0.0.1/\n";
-    // Crawling is not supported yet: its keys are unknown.
+    // Every problem of a crawl is reported at once, at its position.
     let e = errors_of(&format!(
-        "{head}    crawl: {{max_pages: 3}}\n    expect_each: {{}}\n"
+        "{head}    crawl: {{max_pages: 0, concurrency: 300, follow: 'a[', include: '(', sitemap: 'ftp://x/', robots: 1, depth: 2}}\n    expect_each: {{status: 999}}\n"
     ));
-    assert_eq!(e.len(), 2, "{e:?}");
-    assert!(e[0].starts_with("e.yaml:5:5: unknown key `crawl` in target (allowed: name, url,"));
-    assert!(e[1].starts_with("e.yaml:6:5: unknown key `expect_each`"));
+    assert_eq!(e.len(), 8, "{e:?}");
+    for (i, (pos, text)) in [
+        (
+            "5:105",
+            "unknown key `depth` in crawl (allowed: follow, sitemap, include",
+        ),
+        ("6:27", "999"),
+        ("5:53", "invalid CSS selector"),
+        ("5:82", "URL scheme must be http or https"),
+        ("5:68", "invalid regex"),
+        ("5:24", "max_pages must be between 1 and"),
+        ("5:40", "concurrency must be between 1 and 256"),
+        ("5:102", "expected a boolean"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with(&format!("e.yaml:{pos}: ")) && m.contains(text)),
+            "{i}: {pos} {text} not in {e:?}"
+        );
+    }
+    let e = errors_of(&format!("{head}    expect_each: {{status: 200}}\n"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("e.yaml:5:5: `expect_each` needs `crawl`"),
+        "{e:?}"
+    );
+    assert_eq!(
+        errors_of(&format!("{head}    crawl: {{}}\n")),
+        Vec::<String>::new()
+    );
     assert_eq!(
         errors_of("# nothing here\n"),
         ["e.yaml:1:1: empty spec file: expected a map with `name` and `targets`"]

@@ -416,7 +416,11 @@ fn listed_failures(failures: &[Failure]) -> Vec<Failure> {
     if failures.len() > MAX_FAILURES_LISTED {
         out.push(Failure::new(
             "more",
-            format!("and {} more failures", failures.len() - MAX_FAILURES_LISTED),
+            format!(
+                "and {} more failures ({} in all)",
+                failures.len() - MAX_FAILURES_LISTED,
+                failures.len()
+            ),
         ));
     }
     out
@@ -451,7 +455,7 @@ mod tests {
         assert_eq!(listed.len(), MAX_FAILURES_LISTED + 1);
         assert_eq!(
             listed.last().map(|f| f.message.as_str()),
-            Some("and 5 more failures")
+            Some("and 5 more failures (25 in all)")
         );
         assert_eq!(listed_failures(&many[..3]).len(), 3);
     }

@@ -109,7 +109,8 @@ impl StatusStore {
             while state.history.len() > HISTORY_LEN {
                 state.history.pop_front();
             }
-            state.last = Some(result.clone());
+            // A crawl's passing pages are counted, not kept: the daemon holds its failures.
+            state.last = Some(result.to_keep());
         }
     }
 

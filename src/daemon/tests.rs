@@ -53,6 +53,7 @@ fn checker(rec: Arc<Recorder>, clock: Clock, takes: Duration) -> CheckFn {
                 response_size: Some(1),
                 tls_not_after: None,
                 started_at: std::time::SystemTime::now(),
+                crawl: None,
             }
         })
     })

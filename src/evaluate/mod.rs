@@ -38,21 +38,44 @@ pub struct Evaluation {
 /// Evaluate `response` against `expect` and `extract`. The body is decoded and parsed at most
 /// once (one HTML parse, one JSON parse) and shared by every assertion.
 pub fn evaluate(expect: &Expect, extract: &[Extract], response: &Response) -> Evaluation {
-    let now = SystemTime::now()
+    let now = unix_now();
+    evaluate_at(expect, extract, response, now, None)
+}
+
+/// [`evaluate`], also handing the parsed HTML document to `visit` (a crawl takes its links
+/// from it). The page is parsed once for the assertions and the visitor.
+pub fn evaluate_visiting(
+    expect: &Expect,
+    extract: &[Extract],
+    response: &Response,
+    visit: &mut dyn FnMut(&Html),
+) -> Evaluation {
+    evaluate_at(expect, extract, response, unix_now(), Some(visit))
+}
+
+/// Now as Unix seconds.
+fn unix_now() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    evaluate_at(expect, extract, response, now)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// [`evaluate`] with the current time (Unix seconds) given, for TLS expiry.
-fn evaluate_at(expect: &Expect, extract: &[Extract], response: &Response, now: i64) -> Evaluation {
+fn evaluate_at(
+    expect: &Expect,
+    extract: &[Extract],
+    response: &Response,
+    now: i64,
+    visit: Option<&mut dyn FnMut(&Html)>,
+) -> Evaluation {
     let mut ev = Evaluation::default();
     let failures = &mut ev.failures;
     failures.extend(http::status(&expect.status, response.status));
     failures.extend(http::max_duration(expect, response));
     http::headers(&expect.headers, &response.headers, failures);
 
-    let needs_html = !expect.html.is_empty()
+    let needs_html = visit.is_some()
+        || !expect.html.is_empty()
         || extract
             .iter()
             .any(|e| !matches!(e.source, ExtractSource::Json(_)));
@@ -93,6 +116,9 @@ fn evaluate_at(expect: &Expect, extract: &[Extract], response: &Response, now: i
         None
     };
     if let Some(doc) = &html {
+        if let Some(visit) = visit {
+            visit(doc);
+        }
         let mut buf = String::new();
         for a in &expect.html {
             ev.failures.extend(html::assert(a, doc, &mut buf));

@@ -110,17 +110,23 @@ impl Fetcher {
     /// timeout; never after a response of any status, a TLS failure or a limit. Secrets of the
     /// target never appear in the error.
     pub async fn fetch(&self, target: &Target) -> Result<Response, FetchError> {
-        self.fetch_inner(target)
+        self.fetch_url(target, &target.url).await
+    }
+
+    /// [`Fetcher::fetch`] of `url` instead of the target's own URL, with every other setting of
+    /// the target (method, headers, body, limits). Crawls fetch their pages this way.
+    pub async fn fetch_url(&self, target: &Target, url: &Url) -> Result<Response, FetchError> {
+        self.fetch_inner(target, url)
             .await
             .map_err(|e| e.redacted(&target.secrets))
     }
 
-    /// [`Fetcher::fetch`] before redaction.
-    async fn fetch_inner(&self, target: &Target) -> Result<Response, FetchError> {
-        if !matches!(target.url.scheme(), "http" | "https") {
+    /// [`Fetcher::fetch_url`] before redaction.
+    async fn fetch_inner(&self, target: &Target, url: &Url) -> Result<Response, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::InvalidRequest(format!(
                 "unsupported URL scheme {:?} (http or https)",
-                target.url.scheme()
+                url.scheme()
             )));
         }
         let parts = RequestParts::of(target)?;
@@ -129,14 +135,15 @@ impl Fetcher {
         } else {
             &self.inner.insecure
         };
-        let _permits = self.inner.limits.acquire(&target.url).await?;
+        let _permits = self.inner.limits.acquire(url).await?;
         let mut retries_left = target.retries;
         let mut backoff = FIRST_BACKOFF;
         loop {
             let started = Instant::now();
-            let outcome = tokio::time::timeout(target.timeout, attempt(client, target, &parts))
-                .await
-                .unwrap_or(Err(FetchError::Timeout(target.timeout)));
+            let outcome =
+                tokio::time::timeout(target.timeout, attempt(client, target, url, &parts))
+                    .await
+                    .unwrap_or(Err(FetchError::Timeout(target.timeout)));
             match outcome {
                 Ok(mut response) => {
                     response.duration = started.elapsed();
@@ -159,10 +166,11 @@ impl Fetcher {
 async fn attempt(
     client: &reqwest::Client,
     target: &Target,
+    url: &Url,
     parts: &RequestParts,
 ) -> Result<Response, FetchError> {
     let mut parts = parts.clone();
-    let mut url = target.url.clone();
+    let mut url = url.clone();
     let mut method = target.method.clone();
     let mut chain = Chain::new(&url, target.follow_redirects);
     loop {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Summary;
-use crate::result::{CheckResult, Failure};
+use crate::result::{CheckResult, CrawlReport, Failure, PageResult};
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -23,6 +23,79 @@ struct ResultJson<'a> {
     duration_seconds: f64,
     failures: &'a [Failure],
     extracted: serde_json::Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pages: Option<Vec<PageJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crawl: Option<CrawlJson<'a>>,
+}
+
+/// Seconds rounded to the microsecond.
+fn seconds(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e6
+}
+
+/// One page of a crawl as JSON.
+#[derive(Serialize)]
+pub struct PageJson<'a> {
+    url: &'a str,
+    depth: u32,
+    linked_from: Option<&'a str>,
+    result: &'static str,
+    error: Option<&'a str>,
+    status: Option<u16>,
+    duration_seconds: f64,
+    failures: &'a [Failure],
+}
+
+impl<'a> PageJson<'a> {
+    /// The JSON form of `p`.
+    pub fn of(p: &'a PageResult) -> PageJson<'a> {
+        PageJson {
+            url: &p.url,
+            depth: p.depth,
+            linked_from: p.linked_from.as_deref(),
+            result: p.outcome.as_str(),
+            error: p.error.as_deref(),
+            status: p.status,
+            duration_seconds: seconds(p.duration),
+            failures: &p.failures,
+        }
+    }
+}
+
+/// The counts of a crawl run as JSON (`check --format json` and `/api/v1/status`).
+#[derive(Serialize)]
+pub struct CrawlJson<'a> {
+    pages: u64,
+    ok: u64,
+    failed: u64,
+    robots_skipped: u64,
+    truncated: bool,
+    slowest: Option<Slowest<'a>>,
+}
+
+/// The slowest page of a crawl run.
+#[derive(Serialize)]
+struct Slowest<'a> {
+    url: &'a str,
+    duration_seconds: f64,
+}
+
+impl<'a> CrawlJson<'a> {
+    /// The JSON form of `c`'s counts.
+    pub fn of(c: &'a CrawlReport) -> CrawlJson<'a> {
+        CrawlJson {
+            pages: c.ok + c.failed,
+            ok: c.ok,
+            failed: c.failed,
+            robots_skipped: c.robots_skipped,
+            truncated: c.truncated,
+            slowest: c.slowest().map(|p| Slowest {
+                url: &p.url,
+                duration_seconds: seconds(p.duration),
+            }),
+        }
+    }
 }
 
 /// A JSON number for an extracted value: an integer when it has no fraction.
@@ -48,13 +121,18 @@ pub fn render(results: &[CheckResult]) -> String {
                 result: r.outcome.as_str(),
                 error: r.error.as_deref(),
                 status: r.status,
-                duration_seconds: (r.duration.as_secs_f64() * 1e6).round() / 1e6,
+                duration_seconds: seconds(r.duration),
                 failures: &r.failures,
                 extracted: r
                     .extracted
                     .iter()
                     .map(|(k, v)| (k.clone(), number_value(*v)))
                     .collect(),
+                pages: r
+                    .crawl
+                    .as_ref()
+                    .map(|c| c.pages.iter().map(PageJson::of).collect()),
+                crawl: r.crawl.as_deref().map(CrawlJson::of),
             })
             .collect(),
         summary: Summary::of(results),

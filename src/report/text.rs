@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Summary, format_number};
-use crate::result::{CheckResult, Outcome};
+use crate::result::{CheckResult, CrawlReport, Outcome};
 
 /// Text rendering options.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,6 +52,9 @@ pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
     if let Some(reason) = &r.error {
         let _ = writeln!(out, "      error: {reason}");
     }
+    if let Some(c) = &r.crawl {
+        let _ = writeln!(out, "      {}", crawl_line(c));
+    }
     for f in &r.failures {
         let _ = writeln!(out, "      {}", f.line());
     }
@@ -67,6 +70,26 @@ pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
         let _ = writeln!(out, "      url: {}", r.url);
     }
     out
+}
+
+/// `pages: 498 ok, 5 failed; slowest http://… (1.21 s)`, plus robots and truncation notes.
+pub fn crawl_line(c: &CrawlReport) -> String {
+    let mut line = format!("pages: {} ok, {} failed", c.ok, c.failed);
+    if c.robots_skipped > 0 {
+        let _ = write!(line, ", {} disallowed by robots.txt", c.robots_skipped);
+    }
+    if c.truncated {
+        line.push_str(", stopped at max_pages");
+    }
+    if let Some(p) = c.slowest() {
+        let _ = write!(
+            line,
+            "; slowest {} ({})",
+            p.url,
+            format_duration(p.duration)
+        );
+    }
+    line
 }
 
 /// The closing summary line.

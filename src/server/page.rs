@@ -48,6 +48,7 @@ struct TargetView {
     schedule: String,
     error: Option<String>,
     failures: Vec<String>,
+    crawl: Option<String>,
     extracted: String,
     alert: Option<String>,
     history: Vec<HistoryMark>,
@@ -113,13 +114,11 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
         schedule: s.schedule.clone(),
         error: last.and_then(|r| r.error.clone()),
         failures: last
-            .map(|r| {
-                r.failures
-                    .iter()
-                    .map(crate::result::Failure::line)
-                    .collect()
-            })
+            .map(|r| shown_failures(&r.failures))
             .unwrap_or_default(),
+        crawl: last
+            .and_then(|r| r.crawl.as_deref())
+            .map(crate::report::text::crawl_line),
         extracted: last
             .map(|r| {
                 r.extracted
@@ -198,4 +197,24 @@ pub fn render(
     env.add_template("status.html", TEMPLATE)?;
     env.get_template("status.html")?
         .render(minijinja::value::Serde(&view))
+}
+
+/// Most failure lines shown per target; a crawl may fail on thousands of pages.
+const MAX_FAILURES_SHOWN: usize = 20;
+
+/// The failure lines of a target, at most [`MAX_FAILURES_SHOWN`] and then a count.
+fn shown_failures(failures: &[crate::result::Failure]) -> Vec<String> {
+    let mut lines: Vec<String> = failures
+        .iter()
+        .take(MAX_FAILURES_SHOWN)
+        .map(crate::result::Failure::line)
+        .collect();
+    if failures.len() > MAX_FAILURES_SHOWN {
+        lines.push(format!(
+            "… and {} more ({} in all; /api/v1/status lists every failed page)",
+            failures.len() - MAX_FAILURES_SHOWN,
+            failures.len()
+        ));
+    }
+    lines
 }

@@ -4,8 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::daemon::state::{SpecState, TargetState};
-use crate::report::json::number_value;
-use crate::result::Outcome;
+use crate::report::json::{CrawlJson, PageJson, number_value};
+use crate::result::{CrawlReport, Outcome};
 
 fn rfc3339(t: std::time::SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -27,7 +27,21 @@ fn target_json(name: &str, s: &TargetState) -> Value {
         "next_run": s.next_run.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
         "alert": s.alert,
         "history": s.history.iter().map(|h| json!({"result": h.outcome.as_str(), "at": rfc3339(h.at)})).collect::<Vec<_>>(),
+        "crawl": last.and_then(|r| r.crawl.as_deref()).map(crawl_json),
     })
+}
+
+/// A crawl target's counts and failed pages.
+fn crawl_json(c: &CrawlReport) -> Value {
+    let mut doc = serde_json::to_value(CrawlJson::of(c)).unwrap_or_default();
+    if let Some(map) = doc.as_object_mut() {
+        let failed: Vec<Value> = c
+            .failed_pages()
+            .filter_map(|p| serde_json::to_value(PageJson::of(p)).ok())
+            .collect();
+        map.insert("failed_pages".into(), Value::Array(failed));
+    }
+    doc
 }
 
 /// The whole status document.

@@ -316,6 +316,7 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
         .get("extract")
         .map(|n| extracts(ctx, n))
         .unwrap_or_default();
+    let crawl = super::crawl::crawl(ctx, &f);
 
     let mut secrets: Vec<String> = ctx.secrets[..sc.secrets_end]
         .iter()
@@ -357,6 +358,7 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
     t.tls_verify = s.tls_verify;
     t.expect = expect;
     t.extract = extract;
+    t.crawl = crawl.map(Arc::new);
     t.secrets = Arc::from(unique);
     Some((t, name_node.map(|n| n.pos).unwrap_or(node.pos)))
 }

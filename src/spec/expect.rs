@@ -181,7 +181,7 @@ pub fn check(ctx: &mut Ctx<'_>, node: &Node) -> Option<Check> {
     ok.then_some(Check { ops })
 }
 
-fn regex(ctx: &mut Ctx<'_>, node: &Node) -> Option<regex::Regex> {
+pub(crate) fn regex(ctx: &mut Ctx<'_>, node: &Node) -> Option<regex::Regex> {
     let s = ctx.text(node, "a regex string")?;
     compile_regex(&s).map_err(|e| ctx.err(node.pos, e)).ok()
 }
@@ -319,7 +319,7 @@ fn json(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<
     })
 }
 
-fn css(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::CssSelector> {
+pub(crate) fn css(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::CssSelector> {
     let s = ctx.text(node, "a CSS selector string")?;
     compile_css(&s).map_err(|e| ctx.err(node.pos, e)).ok()
 }

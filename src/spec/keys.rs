@@ -129,6 +129,26 @@ pub static TARGET: Table = Table {
         key("tls_verify", "boolean", "from `defaults`", "Overrides `defaults.tls_verify`."),
         key("expect", "map (see `expect`)", "status 2xx", "What must hold of the response."),
         key("extract", "list (see `extract`)", "", "Values to extract and export as metrics."),
+        key("crawl", "map (see `crawl`)", "", "Makes this a crawl target: follow links (and a sitemap) from `url`, the seed."),
+        key("expect_each", "map (see `expect`)", "status 2xx", "With `crawl`: what must hold of every page found (the seed is checked with `expect`)."),
+    ],
+};
+
+/// `crawl:` of a target.
+#[rustfmt::skip]
+pub static CRAWL: Table = Table {
+    name: "crawl",
+    title: "`crawl`",
+    intro: "Follows links breadth-first from the seed (`url`, depth 0) and checks every page found with `expect_each`. URLs are normalised (fragment dropped, scheme and host lower-cased, default port removed) and each is fetched once per run, in a deterministic order: the seed, then sitemap entries, then level by level in link order. Links are taken only from 2xx HTML pages; other pages get only the HTTP-level checks (status, headers, `max_duration`). A crawl run succeeds when every page passes; each failing page is reported as `page.ID` failures naming its URL and the page that linked to it.",
+    keys: &[
+        key("follow", "CSS selector", "`a[href]`", "Elements whose `href` is followed, resolved against `<base href>` or the page URL."),
+        key("sitemap", "http(s) URL", "", "A sitemap or sitemap index (gzip too) whose URLs are extra seeds (depth 0), filtered like links."),
+        key("include", "regex, or a list of them", "the seed's host and port", "A URL is followed only if it matches one of them (on the absolute, normalised URL)."),
+        key("exclude", "regex, or a list of them", "", "A URL matching one of them is never requested."),
+        key("max_depth", "integer 0..=100", "`1`", "Link hops from the seed; pages at this depth are checked but not followed."),
+        key("max_pages", "integer 1..=1000000", "`100`", "Hard cap on pages fetched per run, the seed included."),
+        key("concurrency", "integer 1..=256", "`4`", "Page requests of this crawl in flight (the global and per-host bounds apply too)."),
+        key("robots", "boolean", "`true`", "Obey robots.txt for the User-Agent's product token, and its `Crawl-delay` (capped at 60 s)."),
     ],
 };
 
@@ -243,8 +263,8 @@ pub static RANGE: Table = Table {
 };
 
 /// Every table, in reference order.
-pub static ALL: [&Table; 10] = [
-    &SPEC, &DEFAULTS, &TARGET, &EXPECT, &TLS, &HTML, &JSON, &EXTRACT, &CHECK, &RANGE,
+pub static ALL: [&Table; 11] = [
+    &SPEC, &DEFAULTS, &TARGET, &CRAWL, &EXPECT, &TLS, &HTML, &JSON, &EXTRACT, &CHECK, &RANGE,
 ];
 
 #[cfg(test)]
@@ -303,6 +323,19 @@ mod tests {
         assert_eq!(
             documented(&DEFAULTS, "tls_verify"),
             t.tls_verify.to_string()
+        );
+        assert_eq!(documented(&CRAWL, "follow"), DEFAULT_CRAWL_FOLLOW);
+        assert_eq!(
+            documented(&CRAWL, "max_depth"),
+            DEFAULT_CRAWL_MAX_DEPTH.to_string()
+        );
+        assert_eq!(
+            documented(&CRAWL, "max_pages"),
+            DEFAULT_CRAWL_MAX_PAGES.to_string()
+        );
+        assert_eq!(
+            documented(&CRAWL, "concurrency"),
+            DEFAULT_CRAWL_CONCURRENCY.to_string()
         );
     }
 }

@@ -5,6 +5,7 @@
 //! value (interpolating `${VAR}`), collecting every problem as a positioned [`Diagnostic`].
 
 pub(crate) mod compile;
+mod crawl;
 pub mod diag;
 mod expect;
 pub mod exprs;

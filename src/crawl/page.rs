@@ -1,0 +1,165 @@
+//! Fetching and checking one page of a crawl (the seed included), taking its links from the
+//! same HTML parse the assertions use.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use reqwest::header::CONTENT_TYPE;
+use url::Url;
+
+use super::links::links;
+use crate::evaluate::{evaluate, evaluate_visiting};
+use crate::fetch::{Fetcher, Response};
+use crate::model::{CssSelector, Expect, Extract, Target};
+use crate::result::{Failure, Outcome};
+
+/// How to check a page.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    /// Assertions for an HTML response (`expect_each`, or the seed's `expect`).
+    pub expect: &'a Expect,
+    /// Assertions for any other response (only the HTTP-level ones of `expect_each`).
+    pub non_html: &'a Expect,
+    /// Values to extract (the seed only).
+    pub extract: &'a [Extract],
+    /// Links to take from a 2xx HTML page, if its links are followed.
+    pub follow: Option<&'a CssSelector>,
+    /// With a wrong status, report only that (a crawled page); the seed reports everything.
+    pub status_only: bool,
+}
+
+/// What checking a page found.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The verdict.
+    pub outcome: Outcome,
+    /// Why no response came.
+    pub error: Option<String>,
+    /// Status of the response.
+    pub status: Option<u16>,
+    /// Time to the full body or the error.
+    pub duration: Duration,
+    /// Decompressed body size.
+    pub size: Option<u64>,
+    /// Certificate expiry (https).
+    pub tls_not_after: Option<i64>,
+    /// Where redirects ended.
+    pub final_url: Option<Url>,
+    /// Failed assertions; only `status` when the status is wrong (the rest would be noise).
+    pub failures: Vec<Failure>,
+    /// Extracted values.
+    pub extracted: BTreeMap<String, f64>,
+    /// Links found (normalised, in document order, each once).
+    pub links: Vec<Url>,
+}
+
+/// The result of a page task that ended abnormally.
+pub fn aborted() -> Checked {
+    Checked {
+        outcome: Outcome::Error,
+        error: Some("internal error: the page check ended abnormally".into()),
+        status: None,
+        duration: Duration::ZERO,
+        size: None,
+        tls_not_after: None,
+        final_url: None,
+        failures: Vec::new(),
+        extracted: BTreeMap::new(),
+        links: Vec::new(),
+    }
+}
+
+/// Fetch `url` with `request`'s settings and check the response.
+pub async fn check(fetcher: &Fetcher, request: &Target, url: &Url, checks: Checks<'_>) -> Checked {
+    let start = Instant::now();
+    match fetcher.fetch_url(request, url).await {
+        Err(e) => Checked {
+            error: Some(request.redact(&e.to_string())),
+            duration: start.elapsed(),
+            ..aborted()
+        },
+        Ok(response) => evaluated(request, &response, checks),
+    }
+}
+
+/// Check a response that came.
+fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Checked {
+    let mut links_found = Vec::new();
+    let evaluation = if is_html(response) {
+        let follow = checks
+            .follow
+            .filter(|_| (200..300).contains(&response.status));
+        let mut visit = |doc: &scraper::Html| {
+            if let Some(f) = follow {
+                links_found = links(doc, &response.final_url, &f.selector);
+            }
+        };
+        evaluate_visiting(checks.expect, checks.extract, response, &mut visit)
+    } else {
+        evaluate(checks.non_html, checks.extract, response)
+    };
+    let mut failures: Vec<Failure> = evaluation
+        .failures
+        .into_iter()
+        .map(|f| Failure {
+            assertion: f.assertion,
+            message: request.redact(&f.message),
+        })
+        .collect();
+    let mut error = evaluation.error;
+    if checks.status_only
+        && let Some(status) = failures.iter().position(|f| f.assertion == "status")
+    {
+        let only = failures.swap_remove(status);
+        failures = vec![only];
+        error = None;
+    }
+    let outcome = if error.is_some() {
+        Outcome::Error
+    } else if failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    Checked {
+        outcome,
+        error: error.map(|e| request.redact(&e)),
+        status: Some(response.status),
+        duration: response.duration,
+        size: Some(response.body.len() as u64),
+        tls_not_after: response.tls_not_after,
+        final_url: Some(response.final_url.clone()),
+        failures,
+        extracted: evaluation.extracted,
+        links: links_found,
+    }
+}
+
+/// Is the response HTML? By its Content-Type, or, without one, by a body that starts with `<`.
+fn is_html(response: &Response) -> bool {
+    match response.headers.get(CONTENT_TYPE) {
+        Some(v) => {
+            let v = v.to_str().unwrap_or_default().trim().to_ascii_lowercase();
+            v.starts_with("text/html") || v.starts_with("application/xhtml+xml")
+        }
+        None => response
+            .body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'<'),
+    }
+}
+
+/// The HTTP-level part of `expect` (status, headers, duration, TLS): what applies to a page
+/// that is not HTML.
+pub fn http_only(expect: &Expect) -> Expect {
+    Expect {
+        status: expect.status.clone(),
+        max_duration: expect.max_duration,
+        headers: expect.headers.clone(),
+        body: Vec::new(),
+        tls: expect.tls,
+        html: Vec::new(),
+        json: Vec::new(),
+    }
+}

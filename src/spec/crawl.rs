@@ -1,0 +1,76 @@
+//! Compiling `crawl:` and `expect_each:` of a target.
+
+use super::compile::url;
+use super::expect::{css, expect, regex};
+use super::exprs::compile_css;
+use super::keys::CRAWL;
+use super::walk::{Ctx, Fields};
+use super::yaml::{Node, Value};
+use crate::model::{
+    Crawl, DEFAULT_CRAWL_CONCURRENCY, DEFAULT_CRAWL_FOLLOW, DEFAULT_CRAWL_MAX_DEPTH,
+    DEFAULT_CRAWL_MAX_PAGES,
+};
+
+/// `crawl` and `expect_each` of a target's fields: `None` when the target does not crawl (or
+/// `crawl` is invalid; problems are recorded in `ctx`).
+pub(crate) fn crawl(ctx: &mut Ctx<'_>, target: &Fields<'_>) -> Option<Crawl> {
+    let expect_each = target.entry("expect_each");
+    let Some(node) = target.get("crawl") else {
+        if let Some((key, _)) = expect_each {
+            ctx.err(
+                key.pos,
+                "`expect_each` needs `crawl`: it applies to the pages a crawl finds",
+            );
+        }
+        return None;
+    };
+    let expect_each = expect_each.map(|(_, n)| expect(ctx, n)).unwrap_or_default();
+    let f = ctx.fields(node, &CRAWL)?;
+    let follow = match f.get("follow") {
+        Some(n) => css(ctx, n),
+        None => compile_css(DEFAULT_CRAWL_FOLLOW).ok(),
+    };
+    // `Some(None)`: no sitemap; `None`: an invalid one (already reported).
+    let sitemap = match f.get("sitemap") {
+        Some(n) => url(ctx, n).map(Some),
+        None => Some(None),
+    };
+    let include = f
+        .get("include")
+        .map(|n| regexes(ctx, n))
+        .unwrap_or_default();
+    let exclude = f
+        .get("exclude")
+        .map(|n| regexes(ctx, n))
+        .unwrap_or_default();
+    let number = |ctx: &mut Ctx<'_>, key: &str, lo: u32, hi: u32, default: u32| match f.get(key) {
+        Some(n) => ctx.u32(n, key, lo, hi),
+        None => Some(default),
+    };
+    let max_depth = number(ctx, "max_depth", 0, 100, DEFAULT_CRAWL_MAX_DEPTH);
+    let max_pages = number(ctx, "max_pages", 1, 1_000_000, DEFAULT_CRAWL_MAX_PAGES);
+    let concurrency = number(ctx, "concurrency", 1, 256, DEFAULT_CRAWL_CONCURRENCY);
+    let robots = match f.get("robots") {
+        Some(n) => ctx.bool(n, "a boolean"),
+        None => Some(true),
+    };
+    Some(Crawl {
+        follow: follow?,
+        sitemap: sitemap?,
+        include,
+        exclude,
+        max_depth: max_depth?,
+        max_pages: max_pages?,
+        concurrency: concurrency?,
+        robots: robots?,
+        expect_each,
+    })
+}
+
+/// A regex or a list of them.
+fn regexes(ctx: &mut Ctx<'_>, node: &Node) -> Vec<regex::Regex> {
+    match &node.value {
+        Value::Seq(items) => items.iter().filter_map(|n| regex(ctx, n)).collect(),
+        _ => regex(ctx, node).into_iter().collect(),
+    }
+}
