@@ -551,3 +551,21 @@ fn strings_may_carry_numbers_and_booleans() {
     assert!(!t.tls_verify);
     assert_eq!(t.expect.status, [StatusPattern::Code(204)]);
 }
+
+#[test]
+fn ten_thousand_targets_load_from_one_file() {
+    // Over a million YAML events: the parser's event budget grows with the input (an alias
+    // bomb is still stopped: see `alias_bomb`).
+    let mut text = String::from("name: big\ntargets:\n");
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "  - name: t{i}\n    url: http://127.0.0.1:8080/p/{i}.html\n    expect:\n      status: 200\n      html:\n        - css: \"ul.products > li\"\n          count: {{min: 30}}\n        - css: \"span.price\"\n          text: {{matches: '^\\$'}}\n        - css: \"a.logo\"\n          attr: {{href: /}}\n"
+        ));
+    }
+    let src = Source {
+        name: "big.yaml".into(),
+        text,
+    };
+    let config = load_sources(&[src], &test_env).unwrap();
+    assert_eq!(config.targets().count(), 10_000);
+}

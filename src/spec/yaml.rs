@@ -87,6 +87,13 @@ impl Node {
 pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
+    // A generated spec of 10,000 targets has over a million parser events and 250,000 nodes.
+    // Every event and node but an alias replay (budgeted separately) consumes input (a node at
+    // least two bytes), so budgets that grow with the input still stop alias bombs.
+    let mut budget = options.budget.clone().unwrap_or_default();
+    budget.max_events = budget.max_events.max(text.len());
+    budget.max_nodes = budget.max_nodes.max(text.len() / 2);
+    options.budget = Some(budget);
     match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options) {
         Ok(Some(s)) => Ok(Node {
             pos: pos(&s),
