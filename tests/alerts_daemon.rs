@@ -788,3 +788,67 @@ async fn alert_test_sends_one_notification_and_reports_failures() {
     );
     assert_eq!(hook.all().len(), 1, "nothing more was sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_target_alerts_with_its_first_twenty_failing_urls_and_the_count() {
+    // A seed page linking to 25 pages that do not exist.
+    let links: String = (0..25)
+        .map(|i| format!("<a href=\"/gone/{i}\">{i}</a>"))
+        .collect();
+    let page = format!("<html><body>{links}</body></html>");
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let hook = WebhookReceiver::start().await;
+    let spec = format!(
+        "name: shop\nschedule: \"@every 1s\"\ntargets:\n  - name: site\n    url: {base}/\n    crawl: {{robots: false, max_pages: 100}}\n"
+    );
+    let files = Files::new(&spec, &webhook_alerts("hook", hook.url("/ok").as_str()));
+    let d = Daemon::start(files.args()).await;
+    d.until("a firing notification", SOON, || async {
+        if bodies(&hook).is_empty() {
+            Err("none yet".to_string())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    let firing = &bodies(&hook)[0];
+    assert_eq!(firing["status"], "firing", "{firing:#}");
+    assert_eq!(firing["target"], "site");
+    let failures = firing["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 21, "{firing:#}");
+    for (i, f) in failures[..20].iter().enumerate() {
+        assert_eq!(f["assertion"], "page.status", "{f}");
+        let message = f["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{base}/gone/{i}: ")) && message.contains("found 404"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with(&format!("(linked from {base}/)")),
+            "{message}"
+        );
+    }
+    assert_eq!(failures[20]["assertion"], "more");
+    assert_eq!(failures[20]["message"], "and 5 more failures (25 in all)");
+    // Page URLs never become metric labels.
+    let metrics = d.metrics().await;
+    assert!(!metrics.contains("/gone/"), "{metrics}");
+    assert_eq!(
+        metric(
+            &metrics,
+            "dcrawl_crawl_pages",
+            &[("target", "site"), ("result", "failed")]
+        ),
+        25.0
+    );
+    d.stop().await;
+}
