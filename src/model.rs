@@ -367,6 +367,20 @@ pub struct CssSelector {
     pub source: String,
     /// Compiled once at validation.
     pub selector: scraper::Selector,
+    /// The same selector for the streaming path, when it can take it.
+    pub fast: Option<Arc<FastCss>>,
+}
+
+/// A selector compiled for the streaming HTML path (`lol_html`).
+#[derive(Debug, Clone)]
+pub struct FastCss {
+    /// The compiled selector.
+    pub selector: lol_html::Selector,
+    /// It looks at one element only (no combinators or structural pseudo-classes, no
+    /// `html`/`head`/`body`), so it can be answered on a fragment without `<html>`.
+    pub local: bool,
+    /// Attributes whose values it tests (`class` for `.x`, `id` for `#x`, `[name...]`).
+    pub tested_attrs: Vec<String>,
 }
 
 /// A compiled JSONPath (RFC 9535) with its source text.

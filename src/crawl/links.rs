@@ -1,29 +1,22 @@
-//! Links of a page: the `href` of every element the `follow` selector matches, resolved against
-//! `<base href>` (itself resolved against the page URL) or the page URL.
+//! Links of a page: the `href` of every element the `follow` selector matches (collected by
+//! the evaluation's one parse), resolved against `<base href>` or the page URL.
 
-use std::sync::LazyLock;
-
-use scraper::{Html, Selector};
 use url::Url;
 
 use super::frontier::normalise;
+use crate::evaluate::Links;
 
-/// `base[href]`; the first one counts, as in browsers.
-static BASE: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("base[href]").ok());
-
-/// The http(s) links of `doc`, normalised, in document order, each once.
-pub fn links(doc: &Html, page: &Url, follow: &Selector) -> Vec<Url> {
-    let base = BASE
-        .as_ref()
-        .and_then(|s| doc.select(s).next())
-        .and_then(|e| e.value().attr("href"))
+/// The http(s) links of a page at `page`, resolved against its `<base href>` (itself resolved
+/// against the page URL) or the page URL, normalised, in document order, each once.
+pub fn resolve(links: &Links, page: &Url) -> Vec<Url> {
+    let base = links
+        .base
+        .as_deref()
         .and_then(|href| page.join(href.trim()).ok())
         .unwrap_or_else(|| page.clone());
     let mut out: Vec<Url> = Vec::new();
-    for element in doc.select(follow) {
-        let Some(href) = element.value().attr("href") else {
-            continue;
-        };
+    let mut seen = std::collections::HashSet::new();
+    for href in &links.hrefs {
         let href = href.trim();
         if href.is_empty() {
             continue;
@@ -35,7 +28,7 @@ pub fn links(doc: &Html, page: &Url, follow: &Selector) -> Vec<Url> {
             continue;
         }
         let url = normalise(url);
-        if !out.contains(&url) {
+        if seen.insert(url.clone()) {
             out.push(url);
         }
     }
@@ -46,16 +39,31 @@ pub fn links(doc: &Html, page: &Url, follow: &Selector) -> Vec<Url> {
 mod tests {
     use super::*;
 
+    /// The links of `html` at `page`, by both HTML paths (which must agree).
     fn of(html: &str, page: &str) -> Vec<String> {
-        let follow = Selector::parse("a[href]").unwrap();
-        links(
-            &Html::parse_document(html),
-            &Url::parse(page).unwrap(),
-            &follow,
-        )
-        .into_iter()
-        .map(String::from)
-        .collect()
+        use crate::evaluate::{Engine, Options, evaluate_with};
+        use crate::fetch::Response;
+        let follow = crate::spec::exprs::compile_css("a[href]").unwrap();
+        let response = Response {
+            status: 200,
+            headers: Default::default(),
+            body: bytes::Bytes::from(html.to_string()),
+            final_url: Url::parse(page).unwrap(),
+            duration: Default::default(),
+            tls_not_after: None,
+        };
+        let mut answers = Vec::new();
+        for engine in [Engine::Dom, Engine::Auto] {
+            let options = Options {
+                engine,
+                follow: Some(&follow),
+            };
+            let ev = evaluate_with(&Default::default(), &[], &response, options);
+            let links = resolve(&ev.links.unwrap(), &response.final_url);
+            answers.push(links.into_iter().map(String::from).collect::<Vec<_>>());
+        }
+        assert_eq!(answers[0], answers[1]);
+        answers.swap_remove(0)
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::CONTENT_TYPE;
 use url::Url;
 
-use super::links::links;
-use crate::evaluate::{evaluate, evaluate_visiting};
+use super::links::resolve;
+use crate::evaluate::{Options, evaluate, evaluate_with};
 use crate::fetch::{Fetcher, Response};
 use crate::model::{CssSelector, Expect, Extract, Target};
 use crate::result::{Failure, Outcome};
@@ -84,20 +84,23 @@ pub async fn check(fetcher: &Fetcher, request: &Target, url: &Url, checks: Check
 
 /// Check a response that came.
 fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Checked {
-    let mut links_found = Vec::new();
     let evaluation = if is_html(response) {
         let follow = checks
             .follow
             .filter(|_| (200..300).contains(&response.status));
-        let mut visit = |doc: &scraper::Html| {
-            if let Some(f) = follow {
-                links_found = links(doc, &response.final_url, &f.selector);
-            }
+        let options = Options {
+            follow,
+            ..Options::default()
         };
-        evaluate_visiting(checks.expect, checks.extract, response, &mut visit)
+        evaluate_with(checks.expect, checks.extract, response, options)
     } else {
         evaluate(checks.non_html, checks.extract, response)
     };
+    let links_found = evaluation
+        .links
+        .as_ref()
+        .map(|l| resolve(l, &response.final_url))
+        .unwrap_or_default();
     let mut failures: Vec<Failure> = evaluation
         .failures
         .into_iter()

@@ -2,11 +2,10 @@
 
 use std::borrow::Cow;
 
-use scraper::Html;
 use serde_json::Value;
 
 use super::check::{parse_number, regex};
-use super::html::element_text;
+use super::html::{View, collapse_into, element_text};
 use super::json::query;
 use super::show;
 use crate::model::{Extract, ExtractSource};
@@ -15,42 +14,69 @@ use crate::model::{Extract, ExtractSource};
 /// be decoded, which is reported once as the evaluation's error); `Err` says why not.
 pub fn extract<'d>(
     ex: &Extract,
-    html: Option<&'d Html>,
+    html: Option<View<'d>>,
     json: Option<&'d Value>,
 ) -> Option<Result<f64, String>> {
-    let raw: Result<Cow<'d, str>, String> =
-        match &ex.source {
-            ExtractSource::CssCount(css) => {
-                let n = html?.select(&css.selector).count();
-                if ex.regex.is_none() {
-                    return Some(Ok(n as f64));
-                }
-                Ok(Cow::Owned(n.to_string()))
+    let raw: Result<Cow<'d, str>, String> = match &ex.source {
+        ExtractSource::CssCount(css) => {
+            let n = match html? {
+                View::Dom(doc) => doc.select(&css.selector).count(),
+                View::Stream(found) => found.count,
+            };
+            if ex.regex.is_none() {
+                return Some(Ok(n as f64));
             }
-            ExtractSource::CssText(css) => match html?.select(&css.selector).next() {
-                Some(el) => {
-                    let mut text = String::new();
-                    element_text(el, &mut text);
-                    Ok(Cow::Owned(text))
-                }
+            Ok(Cow::Owned(n.to_string()))
+        }
+        ExtractSource::CssText(css) => {
+            let mut text = String::new();
+            let found = match html? {
+                View::Dom(doc) => doc
+                    .select(&css.selector)
+                    .next()
+                    .map(|el| element_text(el, &mut text)),
+                View::Stream(found) => found
+                    .items
+                    .first()
+                    .map(|item| collapse_into([item.text.as_str()], &mut text)),
+            };
+            match found {
+                Some(()) => Ok(Cow::Owned(text)),
                 None => Err(format!("no match for {:?}", css.source)),
-            },
-            ExtractSource::CssAttr(css, name) => match html?.select(&css.selector).next() {
-                Some(el) => el.value().attr(name).map(Cow::Borrowed).ok_or_else(|| {
-                    format!("{:?} matched but has no attribute {name:?}", css.source)
+            }
+        }
+        ExtractSource::CssAttr(css, name) => {
+            let first: Option<Option<Cow<'d, str>>> = match html? {
+                View::Dom(doc) => doc
+                    .select(&css.selector)
+                    .next()
+                    .map(|el| el.value().attr(name).map(Cow::Borrowed)),
+                View::Stream(found) => found.items.first().map(|item| {
+                    item.attrs
+                        .first()
+                        .and_then(|v| v.as_deref())
+                        .map(|v| Cow::Owned(v.to_string()))
                 }),
+            };
+            match first {
+                Some(Some(v)) => Ok(v),
+                Some(None) => Err(format!(
+                    "{:?} matched but has no attribute {name:?}",
+                    css.source
+                )),
                 None => Err(format!("no match for {:?}", css.source)),
-            },
-            ExtractSource::Json(path) => match query(path, json?).first() {
-                Some(Value::Number(n)) if ex.regex.is_none() => {
-                    return Some(n.as_f64().ok_or_else(|| format!("{n} is not a number")));
-                }
-                Some(Value::Number(n)) => Ok(Cow::Owned(n.to_string())),
-                Some(Value::String(s)) => Ok(Cow::Borrowed(s.as_str())),
-                Some(other) => Err(format!("{} is not a number", show::json(other))),
-                None => Err(format!("no match for {:?}", path.source)),
-            },
-        };
+            }
+        }
+        ExtractSource::Json(path) => match query(path, json?).first() {
+            Some(Value::Number(n)) if ex.regex.is_none() => {
+                return Some(n.as_f64().ok_or_else(|| format!("{n} is not a number")));
+            }
+            Some(Value::Number(n)) => Ok(Cow::Owned(n.to_string())),
+            Some(Value::String(s)) => Ok(Cow::Borrowed(s.as_str())),
+            Some(other) => Err(format!("{} is not a number", show::json(other))),
+            None => Err(format!("no match for {:?}", path.source)),
+        },
+    };
     Some(raw.and_then(|text| number(ex, &text)))
 }
 
@@ -79,6 +105,7 @@ fn number(ex: &Extract, text: &str) -> Result<f64, String> {
 mod tests {
     use super::*;
     use crate::spec::exprs::{compile_css, compile_jsonpath, compile_regex};
+    use scraper::Html;
     use serde_json::json;
 
     fn ex(source: ExtractSource, regex: Option<&str>) -> Extract {
@@ -101,7 +128,7 @@ mod tests {
 
     fn on_page(e: &Extract) -> Result<f64, String> {
         let doc = Html::parse_document(PAGE);
-        extract(e, Some(&doc), None).unwrap()
+        extract(e, Some(View::Dom(&doc)), None).unwrap()
     }
 
     #[test]

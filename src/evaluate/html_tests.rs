@@ -35,9 +35,23 @@ fn one(op: CheckOp) -> Check {
     Check { ops: vec![op] }
 }
 
+/// Run `a` on `page` by the DOM path, and by the streaming path when it takes the page: both
+/// must give the same answer.
 fn run_on(page: &str, a: &HtmlAssertion) -> Option<String> {
     let doc = Html::parse_document(page);
-    assert(a, &doc, &mut String::new()).map(|f| {
+    let dom = assert(a, View::Dom(&doc), &mut String::new());
+    if let Some(fast) = a.css.fast.as_deref() {
+        let query = super::super::stream::Query {
+            css: fast,
+            text: a.text.is_some(),
+            attrs: a.attrs.iter().map(|(n, _)| n.clone()).collect(),
+        };
+        if let Ok(found) = super::super::stream::run(page, &[query]) {
+            let streamed = assert(a, View::Stream(&found[0]), &mut String::new());
+            assert_eq!(dom, streamed, "the two HTML paths disagree on {page}");
+        }
+    }
+    dom.map(|f| {
         assert_eq!(f.assertion, a.id);
         f.message
     })

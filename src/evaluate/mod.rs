@@ -15,13 +15,17 @@ mod extract;
 pub mod html;
 mod http;
 pub mod json;
+mod markup;
 mod show;
+pub mod stream;
 
-use scraper::Html;
 use serde_json::Value;
 
 use crate::fetch::Response;
-use crate::model::{Expect, Extract, ExtractSource, MatchMode};
+use markup::Markup;
+pub use markup::{Engine, HtmlPath, Links};
+
+use crate::model::{CssSelector, Expect, Extract, ExtractSource, MatchMode};
 use crate::result::Failure;
 
 /// What evaluating one response yielded.
@@ -33,24 +37,53 @@ pub struct Evaluation {
     pub extracted: BTreeMap<String, f64>,
     /// Set when the body could not be decoded for the assertions that need it (=> `error`).
     pub error: Option<String>,
+    /// The page's links, when [`Options::follow`] asked for them and the page is HTML.
+    pub links: Option<Links>,
+    /// Which HTML path answered, when the page was parsed as HTML.
+    pub html_path: Option<HtmlPath>,
+}
+
+/// How to evaluate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Which HTML path to use.
+    pub engine: Engine,
+    /// Also collect the `href`s of this selector's matches (and `<base href>`), for a crawl.
+    pub follow: Option<&'a CssSelector>,
 }
 
 /// Evaluate `response` against `expect` and `extract`. The body is decoded and parsed at most
 /// once (one HTML parse, one JSON parse) and shared by every assertion.
 pub fn evaluate(expect: &Expect, extract: &[Extract], response: &Response) -> Evaluation {
-    let now = unix_now();
-    evaluate_at(expect, extract, response, now, None)
+    evaluate_with(expect, extract, response, Options::default())
 }
 
-/// [`evaluate`], also handing the parsed HTML document to `visit` (a crawl takes its links
-/// from it). The page is parsed once for the assertions and the visitor.
-pub fn evaluate_visiting(
+/// [`evaluate`] with [`Options`].
+pub fn evaluate_with(
     expect: &Expect,
     extract: &[Extract],
     response: &Response,
-    visit: &mut dyn FnMut(&Html),
+    options: Options<'_>,
 ) -> Evaluation {
-    evaluate_at(expect, extract, response, unix_now(), Some(visit))
+    let now = unix_now();
+    let ev = evaluate_at(expect, extract, response, now, options);
+    // In unit tests every page the streaming path answers is also run through the DOM path:
+    // both must say the same.
+    #[cfg(test)]
+    if ev.html_path == Some(HtmlPath::Stream) {
+        let dom = Options {
+            engine: Engine::Dom,
+            ..options
+        };
+        let other = evaluate_at(expect, extract, response, now, dom);
+        assert_eq!(ev.failures, other.failures, "failures differ by HTML path");
+        assert_eq!(
+            ev.extracted, other.extracted,
+            "extracted values differ by HTML path"
+        );
+        assert_eq!(ev.links, other.links, "links differ by HTML path");
+    }
+    ev
 }
 
 /// Now as Unix seconds.
@@ -66,7 +99,7 @@ fn evaluate_at(
     extract: &[Extract],
     response: &Response,
     now: i64,
-    visit: Option<&mut dyn FnMut(&Html)>,
+    options: Options<'_>,
 ) -> Evaluation {
     let mut ev = Evaluation::default();
     let failures = &mut ev.failures;
@@ -74,7 +107,7 @@ fn evaluate_at(
     failures.extend(http::max_duration(expect, response));
     http::headers(&expect.headers, &response.headers, failures);
 
-    let needs_html = visit.is_some()
+    let needs_html = options.follow.is_some()
         || !expect.html.is_empty()
         || extract
             .iter()
@@ -103,7 +136,8 @@ fn evaluate_at(
     let Some(text) = text else {
         return ev;
     };
-    let html = needs_html.then(|| Html::parse_document(&text));
+    let markup =
+        needs_html.then(|| Markup::parse(&text, expect, extract, options.follow, options.engine));
     let json = if needs_json {
         match serde_json::from_str::<Value>(&text) {
             Ok(v) => Some(v),
@@ -115,13 +149,14 @@ fn evaluate_at(
     } else {
         None
     };
-    if let Some(doc) = &html {
-        if let Some(visit) = visit {
-            visit(doc);
-        }
+    if let Some(markup) = &markup {
+        ev.html_path = Some(markup.path);
+        ev.links = markup.links();
         let mut buf = String::new();
-        for a in &expect.html {
-            ev.failures.extend(html::assert(a, doc, &mut buf));
+        for (i, a) in expect.html.iter().enumerate() {
+            if let Some(view) = markup.assertion(i) {
+                ev.failures.extend(html::assert(a, view, &mut buf));
+            }
         }
     }
     if let Some(doc) = &json {
@@ -129,8 +164,9 @@ fn evaluate_at(
             ev.failures.extend(json::assert(a, doc));
         }
     }
-    for ex in extract {
-        match extract::extract(ex, html.as_ref(), json.as_ref()) {
+    for (j, ex) in extract.iter().enumerate() {
+        let view = markup.as_ref().and_then(|m| m.extraction(j));
+        match extract::extract(ex, view, json.as_ref()) {
             Some(Ok(value)) => {
                 ev.extracted.insert(ex.name.clone(), value);
             }

@@ -1,0 +1,320 @@
+//! The streaming HTML path: the selector assertions that matter most (count, text, attribute)
+//! answered in one pass over the page with `lol_html`, without building a DOM.
+//!
+//! A streaming parser sees tags as written, not the tree the HTML tree builder makes of them, so
+//! every page is watched by a [`tracker::Tracker`]: the answers are used only when the page's
+//! structure provably is that tree. Otherwise (implied end tags, misnesting, tables, templates,
+//! foreign content, entities whose meaning needs more rules...) [`run`] returns the reason and
+//! the caller asks the DOM path, which gives the same answers a browser would. Text and
+//! attribute values are entity-decoded here, as the tree builder would.
+
+mod entities;
+mod tracker;
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lol_html::html_content::{Element, TextType};
+use lol_html::{DocumentContentHandlers, ElementContentHandlers, HtmlRewriter, Settings};
+
+use crate::model::FastCss;
+use tracker::Tracker;
+
+/// One selector to answer: how many elements match, and for each its text and/or attributes.
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    /// The selector, compiled for streaming.
+    pub css: &'a FastCss,
+    /// Collect each match's text.
+    pub text: bool,
+    /// Collect these attributes of each match.
+    pub attrs: Vec<String>,
+}
+
+/// What one query found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// Number of matches.
+    pub count: usize,
+    /// Text and attributes of each match, in document order (when asked for).
+    pub items: Vec<Item>,
+}
+
+/// One match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Item {
+    /// Its descendant text, entity-decoded, not yet collapsed.
+    pub text: String,
+    /// The asked-for attributes, decoded, in query order.
+    pub attrs: Vec<Option<String>>,
+}
+
+/// The HTML namespace, the only one streamed.
+const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
+
+/// Per-query state while streaming.
+#[derive(Debug, Default)]
+struct Collecting {
+    /// Collect text.
+    text: bool,
+    /// Attributes to collect.
+    attrs: Vec<String>,
+    /// What was found.
+    found: Found,
+    /// Matches still open (item index, element id) whose text is being collected.
+    open: Vec<(usize, u32)>,
+}
+
+/// Everything the handlers share.
+#[derive(Debug, Default)]
+struct State {
+    tracker: Tracker,
+    queries: Vec<Collecting>,
+    /// Matches open for text, over all queries.
+    open_text: usize,
+    /// The text node being read (chunks are joined before decoding).
+    text: String,
+    /// Attributes a selector tests, checked for `&` (set only when the page has one).
+    amp_attrs: Vec<String>,
+    /// Id of the element whose start tag is being handled (`None` for a void element).
+    current: Option<u32>,
+}
+
+impl State {
+    /// A start tag: track it, and remember its id for the query handlers.
+    fn start(&mut self, el: &mut Element<'_, '_>, state: &Rc<RefCell<State>>) {
+        let name = el.tag_name();
+        if el.namespace_uri() != HTML_NS {
+            self.tracker.hand_over = self.tracker.hand_over.or(Some("foreign content"));
+        }
+        for a in &self.amp_attrs {
+            if el.get_attribute(a).is_some_and(|v| v.contains('&')) {
+                self.tracker.hand_over = self.tracker.hand_over.or(Some(
+                    "a character reference in an attribute a selector tests",
+                ));
+            }
+        }
+        let id = self
+            .tracker
+            .start(&name, !el.can_have_content(), el.is_self_closing());
+        self.current = id;
+        if let Some(id) = id
+            && let Some(handlers) = el.end_tag_handlers()
+        {
+            let state = Rc::clone(state);
+            handlers.push(Box::new(move |end| {
+                // lol_html also runs this when another end tag closed the element implicitly.
+                let explicit = end.name() == name;
+                state.borrow_mut().end(&name, id, explicit);
+                Ok(())
+            }));
+        }
+    }
+
+    /// The end tag of element `id`.
+    fn end(&mut self, name: &str, id: u32, explicit: bool) {
+        if !explicit {
+            self.tracker.hand_over = self
+                .tracker
+                .hand_over
+                .or(Some("an element closed by another element's end tag"));
+        }
+        self.tracker.end(name, id);
+        for q in &mut self.queries {
+            while q.open.last().is_some_and(|(_, e)| *e == id) {
+                q.open.pop();
+                self.open_text -= 1;
+            }
+        }
+    }
+
+    /// A match of query `qi`.
+    fn matched(&mut self, qi: usize, el: &Element<'_, '_>) {
+        let current = self.current;
+        let Some(q) = self.queries.get_mut(qi) else {
+            return;
+        };
+        q.found.count += 1;
+        if !q.text && q.attrs.is_empty() {
+            return;
+        }
+        let mut item = Item::default();
+        for name in &q.attrs {
+            let value = match el.get_attribute(name) {
+                Some(raw) => match entities::decode(&raw) {
+                    Some(v) if !v.contains('\r') => Some(v.into_owned()),
+                    _ => {
+                        self.tracker.hand_over = self
+                            .tracker
+                            .hand_over
+                            .or(Some("an attribute value that needs the full parser"));
+                        None
+                    }
+                },
+                None => None,
+            };
+            item.attrs.push(value);
+        }
+        q.found.items.push(item);
+        if q.text
+            && let Some(id) = current
+        {
+            q.open.push((q.found.items.len() - 1, id));
+            self.open_text += 1;
+        }
+    }
+
+    /// A chunk of text; a whole text node is decoded and handed to the open matches.
+    fn text(&mut self, chunk: &str, kind: TextType, last: bool) {
+        self.text.push_str(chunk);
+        if !last {
+            return;
+        }
+        let raw = std::mem::take(&mut self.text);
+        self.tracker.text(&raw);
+        let mut node: &str = &raw;
+        if std::mem::take(&mut self.tracker.drop_newline) {
+            node = node
+                .strip_prefix("\r\n")
+                .or_else(|| node.strip_prefix('\n'))
+                .or_else(|| node.strip_prefix('\r'))
+                .unwrap_or(node);
+        }
+        if self.open_text > 0 {
+            let decoded = if matches!(kind, TextType::Data | TextType::RCData) {
+                match entities::decode(node) {
+                    Some(d) => d,
+                    None => {
+                        self.tracker.hand_over = self
+                            .tracker
+                            .hand_over
+                            .or(Some("a character reference that needs the full parser"));
+                        Cow::Borrowed(node)
+                    }
+                }
+            } else {
+                Cow::Borrowed(node)
+            };
+            for q in &mut self.queries {
+                for (i, _) in &q.open {
+                    if let Some(item) = q.found.items.get_mut(*i) {
+                        item.text.push_str(&decoded);
+                    }
+                }
+            }
+        }
+        self.text = raw;
+        self.text.clear();
+    }
+}
+
+/// Answer `queries` over the page `html` in one streaming pass, or say why the page needs the
+/// full parser.
+pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str> {
+    let has_amp = html.contains('&');
+    let state = Rc::new(RefCell::new(State {
+        queries: queries
+            .iter()
+            .map(|q| Collecting {
+                text: q.text,
+                attrs: q.attrs.clone(),
+                ..Collecting::default()
+            })
+            .collect(),
+        amp_attrs: if has_amp {
+            let mut names: Vec<String> = queries
+                .iter()
+                .flat_map(|q| q.css.tested_attrs.iter().cloned())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        } else {
+            Vec::new()
+        },
+        ..State::default()
+    }));
+    let mut settings = Settings::new().with_strict(false);
+    let s = Rc::clone(&state);
+    settings = settings.append_document_content_handler(
+        DocumentContentHandlers::default()
+            .doctype(move |d: &mut lol_html::html_content::Doctype<'_>| {
+                let ids = d.public_id().is_some() || d.system_id().is_some();
+                s.borrow_mut().tracker.doctype(d.name().as_deref(), ids);
+                Ok(())
+            })
+            .text({
+                let s = Rc::clone(&state);
+                move |t: &mut lol_html::html_content::TextChunk<'_>| {
+                    s.borrow_mut()
+                        .text(t.as_str(), t.text_type(), t.last_in_text_node());
+                    Ok(())
+                }
+            }),
+    );
+    let all: lol_html::Selector = "*".parse().map_err(|_| "internal: `*` selector")?;
+    let s = Rc::clone(&state);
+    settings = settings.append_element_content_handler((
+        Cow::Owned(all),
+        ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+            let mut st = s.borrow_mut();
+            st.start(el, &s);
+            Ok(())
+        }),
+    ));
+    for (qi, q) in queries.iter().enumerate() {
+        let s = Rc::clone(&state);
+        settings = settings.append_element_content_handler((
+            Cow::Borrowed(&q.css.selector),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                s.borrow_mut().matched(qi, el);
+                Ok(())
+            }),
+        ));
+    }
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    let written = rewriter
+        .write(html.as_bytes())
+        .and_then(|()| rewriter.end());
+    if written.is_err() {
+        return Err("the streaming parser gave up");
+    }
+    let state = Rc::try_unwrap(state)
+        .map_err(|_| "internal: handlers still hold the state")?
+        .into_inner();
+    let mut state = state;
+    state.tracker.finish();
+    if let Some(why) = state.tracker.hand_over {
+        return Err(why);
+    }
+    if state.tracker.is_fragment() && queries.iter().any(|q| !q.css.local) {
+        return Err("a fragment without <html>, and a selector that looks at its ancestors");
+    }
+    if end_tags(html, "p") > state.tracker.p_ends || end_tags(html, "br") > 0 {
+        return Err("a stray </p> or </br>, which the parser turns into an element");
+    }
+    Ok(state.queries.into_iter().map(|q| q.found).collect())
+}
+
+/// How many `</NAME` end tags (case-insensitive, followed by `>`, `/` or whitespace) `html`
+/// holds, counting also any in scripts or comments (which only makes the check stricter).
+fn end_tags(html: &str, name: &str) -> usize {
+    let bytes = html.as_bytes();
+    memchr::memmem::find_iter(bytes, "</")
+        .filter(|at| {
+            let start = at + 2;
+            let end = start + name.len();
+            bytes
+                .get(start..end)
+                .is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()))
+                && bytes
+                    .get(end)
+                    .is_none_or(|c| matches!(c, b'>' | b'/') || c.is_ascii_whitespace())
+        })
+        .count()
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,377 @@
+//! Proof that a streamed page's structure is the tree a browser would build.
+//!
+//! The streaming parser sees tags as written; the HTML tree builder also closes elements
+//! implicitly, re-parents misplaced ones and clones misnested formatting elements. The tracker
+//! watches every tag and accepts a page only when none of that can happen: every non-void
+//! element is closed explicitly and in order, nothing opens that would implicitly close an open
+//! element, none of the elements with special parsing rules (tables, forms controls, foreign
+//! content, templates...) appears, and the document skeleton is `<!doctype html>` followed by
+//! explicit `html`, `head` and `body` (or, for selectors that look at one element only, no
+//! skeleton at all). Otherwise it names the reason and the page goes to the full parser.
+
+/// Elements whose parsing the tracker does not model.
+const SPECIAL: &[&str] = &[
+    "table",
+    "caption",
+    "colgroup",
+    "col",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "template",
+    "svg",
+    "math",
+    "select",
+    "option",
+    "optgroup",
+    "datalist",
+    "frameset",
+    "frame",
+    "noframes",
+    "plaintext",
+    "xmp",
+    "listing",
+    "noembed",
+    "noscript",
+    "iframe",
+    "image",
+    "isindex",
+    "rb",
+    "rp",
+    "rt",
+    "rtc",
+    "applet",
+    "marquee",
+    "object",
+    "keygen",
+    "menuitem",
+];
+
+/// Start tags that close an open `<p>`.
+const CLOSES_P: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "li",
+    "dd",
+    "dt",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "search",
+    "section",
+    "summary",
+    "ul",
+];
+
+/// Elements allowed inside an explicit `<head>`.
+const IN_HEAD: &[&str] = &["title", "meta", "link", "style", "script", "base"];
+
+/// Elements that may not nest in themselves.
+const NO_SELF_NESTING: &[&str] = &["a", "form", "button", "nobr"];
+
+const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
+
+/// Where in the document skeleton the stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No element yet.
+    Start,
+    /// `<html>` open, `<head>` not yet.
+    Html,
+    /// Inside `<head>`.
+    Head,
+    /// `</head>` seen, `<body>` not yet.
+    AfterHead,
+    /// Inside `<body>`.
+    Body,
+    /// `</body>` (or `</html>`) seen: nothing more may open.
+    Closed,
+    /// No `<html>`: a fragment; only one-element selectors can be answered.
+    Fragment,
+}
+
+/// Watches the tags of one page.
+#[derive(Debug)]
+pub struct Tracker {
+    /// Open non-void elements: name and id.
+    stack: Vec<(String, u32)>,
+    /// Next element id.
+    next_id: u32,
+    /// Skeleton phase.
+    phase: Phase,
+    /// `<!doctype html>` without public or system id seen.
+    doctype_ok: bool,
+    /// Explicit `</p>` end tags seen (stray ones would create elements).
+    pub p_ends: usize,
+    /// Drop one leading newline from the next text (after `<pre>` or `<textarea>`).
+    pub drop_newline: bool,
+    /// Why the page cannot be answered by streaming, once known.
+    pub hand_over: Option<&'static str>,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker {
+            stack: Vec::new(),
+            next_id: 0,
+            phase: Phase::Start,
+            doctype_ok: false,
+            p_ends: 0,
+            drop_newline: false,
+            hand_over: None,
+        }
+    }
+}
+
+impl Tracker {
+    fn fail(&mut self, why: &'static str) {
+        if self.hand_over.is_none() {
+            self.hand_over = Some(why);
+        }
+    }
+
+    /// A doctype; only `<!doctype html>` (no-quirks, no ids) keeps the stream.
+    pub fn doctype(&mut self, name: Option<&str>, public_or_system: bool) {
+        if self.phase != Phase::Start || self.doctype_ok {
+            self.fail("doctype in an unexpected place");
+        } else if name.is_some_and(|n| n.eq_ignore_ascii_case("html")) && !public_or_system {
+            self.doctype_ok = true;
+        } else {
+            self.fail("not an HTML5 doctype (quirks modes differ)");
+        }
+    }
+
+    /// Is the innermost open element among `names` one of `hits`?
+    fn innermost_is(&self, names: &[&str], hits: &[&str]) -> bool {
+        self.stack
+            .iter()
+            .rev()
+            .find(|(n, _)| names.contains(&n.as_str()))
+            .is_some_and(|(n, _)| hits.contains(&n.as_str()))
+    }
+
+    fn is_open(&self, name: &str) -> bool {
+        self.stack.iter().any(|(n, _)| n == name)
+    }
+
+    /// A start tag. Returns the element's id, which its end tag must bring back (`None` for a
+    /// void element, which has no end).
+    pub fn start(&mut self, name: &str, void: bool, self_closing: bool) -> Option<u32> {
+        if !self.doctype_ok {
+            self.fail("no <!doctype html>");
+        }
+        if SPECIAL.contains(&name) {
+            self.fail("an element with special parsing rules");
+        }
+        if self_closing && !void {
+            self.fail("a self-closed non-void element");
+        }
+        self.skeleton(name);
+        if CLOSES_P.contains(&name) && self.is_open("p") {
+            self.fail("an element that implicitly closes <p>");
+        }
+        if name == "li" && self.innermost_is(&["li", "ul", "ol", "menu"], &["li"]) {
+            self.fail("<li> inside an open <li>");
+        }
+        if matches!(name, "dd" | "dt") && self.innermost_is(&["dd", "dt", "dl"], &["dd", "dt"]) {
+            self.fail("<dd>/<dt> inside an open <dd>/<dt>");
+        }
+        if HEADINGS.contains(&name)
+            && self
+                .stack
+                .last()
+                .is_some_and(|(n, _)| HEADINGS.contains(&n.as_str()))
+        {
+            self.fail("a heading directly inside a heading");
+        }
+        if NO_SELF_NESTING.contains(&name) && self.is_open(name) {
+            self.fail("an element nested in itself that the parser splits");
+        }
+        self.drop_newline = matches!(name, "pre" | "textarea");
+        if void {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        self.stack.push((name.to_string(), id));
+        Some(id)
+    }
+
+    /// The skeleton rules for a start tag.
+    fn skeleton(&mut self, name: &str) {
+        let top = self.stack.last().map(|(n, _)| n.as_str());
+        match (self.phase, name) {
+            (Phase::Start, "html") => self.phase = Phase::Html,
+            (Phase::Start, _) => self.phase = Phase::Fragment,
+            (Phase::Html, "head") => self.phase = Phase::Head,
+            (Phase::Head, n) if top == Some("head") && !IN_HEAD.contains(&n) => {
+                self.fail("an element the parser moves out of <head>");
+            }
+            (Phase::AfterHead, "body") => self.phase = Phase::Body,
+            (_, "html" | "head" | "body") => self.fail("a misplaced html, head or body"),
+            (Phase::Html | Phase::AfterHead | Phase::Closed, _) => {
+                self.fail("an element outside head and body");
+            }
+            _ => {}
+        }
+    }
+
+    /// The end tag of the element `id` (named `name`).
+    pub fn end(&mut self, name: &str, id: u32) {
+        match self.stack.last() {
+            Some((_, top)) if *top == id => {
+                self.stack.pop();
+            }
+            _ => {
+                self.fail("an element closed implicitly or out of order");
+                return;
+            }
+        }
+        match name {
+            "p" => self.p_ends += 1,
+            "head" if self.phase == Phase::Head => self.phase = Phase::AfterHead,
+            "body" | "html" if self.phase == Phase::Body => self.phase = Phase::Closed,
+            _ => {}
+        }
+    }
+
+    /// Text (raw). Text the parser would move or drop keeps only whitespace.
+    pub fn text(&mut self, text: &str) {
+        if text.contains('\0') {
+            self.fail("a NUL character");
+        }
+        let misplaced = match self.phase {
+            Phase::Start | Phase::Html | Phase::AfterHead | Phase::Closed => true,
+            Phase::Head => self.stack.last().is_some_and(|(n, _)| n == "head"),
+            Phase::Body | Phase::Fragment => false,
+        };
+        if misplaced && !text.chars().all(|c| c.is_ascii_whitespace()) {
+            self.fail("text outside the body");
+        }
+    }
+
+    /// The end of the page: every element but the skeleton must have been closed explicitly
+    /// (an end tag the streaming parser ignored leaves one open; the tree builder may have
+    /// acted on it).
+    pub fn finish(&mut self) {
+        if self
+            .stack
+            .iter()
+            .any(|(n, _)| !matches!(n.as_str(), "html" | "body"))
+        {
+            self.fail("an element never closed explicitly");
+        }
+    }
+
+    /// Is the page a fragment (no `<html>`)?
+    pub fn is_fragment(&self) -> bool {
+        self.phase == Phase::Fragment
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feed `(name, void, self_closing)` starts and `/name` ends; returns the hand-over reason.
+    fn run(events: &[&str]) -> Option<&'static str> {
+        let mut t = Tracker::default();
+        t.doctype(Some("html"), false);
+        let mut ids: Vec<(String, u32)> = Vec::new();
+        for e in events {
+            if let Some(name) = e.strip_prefix('/') {
+                let pos = ids.iter().rposition(|(n, _)| n == name).unwrap();
+                let (n, id) = ids.remove(pos);
+                t.end(&n, id);
+            } else {
+                let void = matches!(*e, "br" | "img" | "meta" | "hr");
+                if let Some(id) = t.start(e, void, false) {
+                    ids.push((e.to_string(), id));
+                }
+            }
+        }
+        t.hand_over
+    }
+
+    #[test]
+    fn well_formed_documents_stream() {
+        let doc = [
+            "html", "head", "meta", "title", "/title", "/head", "body", "ul", "li", "a", "/a",
+            "br", "/li", "li", "/li", "/ul", "p", "span", "/span", "/p", "/body", "/html",
+        ];
+        assert_eq!(run(&doc), None);
+        assert_eq!(
+            run(&["ul", "li", "ul", "li", "/li", "/ul", "/li", "/ul"]),
+            None
+        );
+    }
+
+    #[test]
+    fn what_the_tree_builder_would_change_hands_over() {
+        for (doc, why) in [
+            (&["ul", "li", "li", "/ul"][..], "<li> inside"),
+            (&["p", "div", "/div", "/p"], "implicitly closes <p>"),
+            (&["a", "a", "/a", "/a"], "nested in itself"),
+            (&["b", "i", "/b", "/i"], "out of order"),
+            (&["table", "/table"], "special"),
+            (&["html", "div"], "outside head and body"),
+            (&["html", "head", "div"], "moves out of <head>"),
+            (&["h1", "h2", "/h2", "/h1"], "heading"),
+            (&["dl", "dt", "dd", "/dd", "/dt", "/dl"], "<dd>/<dt>"),
+        ] {
+            let got = run(doc).unwrap_or_default();
+            assert!(got.contains(why), "{doc:?}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn doctype_text_and_fragments() {
+        let mut t = Tracker::default();
+        t.start("div", false, false);
+        assert_eq!(t.hand_over, Some("no <!doctype html>"));
+        let mut t = Tracker::default();
+        t.doctype(Some("html"), true);
+        assert!(t.hand_over.unwrap().contains("quirks"));
+        let mut t = Tracker::default();
+        t.doctype(Some("html"), false);
+        t.start("div", false, false);
+        assert!(t.is_fragment());
+        t.text("hello");
+        assert_eq!(t.hand_over, None);
+        let mut t = Tracker::default();
+        t.doctype(Some("HTML"), false);
+        t.start("html", false, false);
+        t.text("  \n");
+        assert_eq!(t.hand_over, None);
+        t.text("stray");
+        assert_eq!(t.hand_over, Some("text outside the body"));
+    }
+}
