@@ -365,8 +365,8 @@ impl JsonType {
 pub struct CssSelector {
     /// As written in the spec.
     pub source: String,
-    /// Compiled once at validation.
-    pub selector: scraper::Selector,
+    /// Compiled once at validation (shared by every target that uses the same text).
+    pub selector: Arc<scraper::Selector>,
     /// The same selector for the streaming path, when it can take it.
     pub fast: Option<Arc<FastCss>>,
 }
@@ -388,8 +388,8 @@ pub struct FastCss {
 pub struct JsonPathExpr {
     /// As written in the spec.
     pub source: String,
-    /// Compiled once at validation.
-    pub path: serde_json_path::JsonPath,
+    /// Compiled once at validation (shared by every target that uses the same text).
+    pub path: Arc<serde_json_path::JsonPath>,
 }
 
 /// One `html:` assertion.

@@ -1,6 +1,6 @@
 //! Compiling `expect:` (status, headers, body, tls, html, json), checks and `extract:`.
 
-use super::exprs::{compile_css, compile_jsonpath, compile_regex};
+use super::exprs::compile_regex;
 use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, TLS};
 use super::walk::{Ctx, EXTRACT_NAME, Seen};
 use super::yaml::{Node, Value};
@@ -321,12 +321,15 @@ fn json(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<
 
 pub(crate) fn css(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::CssSelector> {
     let s = ctx.text(node, "a CSS selector string")?;
-    compile_css(&s).map_err(|e| ctx.err(node.pos, e)).ok()
+    ctx.compiled.css(&s).map_err(|e| ctx.err(node.pos, e)).ok()
 }
 
 fn jsonpath(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::JsonPathExpr> {
     let s = ctx.text(node, "a JSONPath string")?;
-    compile_jsonpath(&s).map_err(|e| ctx.err(node.pos, e)).ok()
+    ctx.compiled
+        .jsonpath(&s)
+        .map_err(|e| ctx.err(node.pos, e))
+        .ok()
 }
 
 /// Compile `extract:`; names must be unique in the target.

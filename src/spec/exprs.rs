@@ -13,7 +13,7 @@ pub fn compile_css(source: &str) -> Result<CssSelector, String> {
     scraper::Selector::parse(source)
         .map(|selector| CssSelector {
             source: source.to_string(),
-            selector,
+            selector: Arc::new(selector),
             fast: fast_css(source).map(Arc::new),
         })
         .map_err(|e| format!("invalid CSS selector {source:?}: {}", css_reason(&e)))
@@ -52,7 +52,7 @@ pub fn compile_jsonpath(source: &str) -> Result<JsonPathExpr, String> {
     serde_json_path::JsonPath::parse(source)
         .map(|path| JsonPathExpr {
             source: source.to_string(),
-            path,
+            path: Arc::new(path),
         })
         .map_err(|e| {
             format!(
@@ -168,7 +168,7 @@ fn fast_css(source: &str) -> Option<FastCss> {
             .take_while(|c| c.is_ascii_alphanumeric() || **c == '-')
             .collect::<String>()
             .to_ascii_lowercase();
-        if matches!(type_name.as_str(), "html" | "head" | "body") {
+        if part.starts_with('*') || matches!(type_name.as_str(), "html" | "head" | "body") {
             local = false;
         }
         while i < chars.len() {
@@ -255,6 +255,7 @@ mod fast_tests {
         assert_eq!(fast("nav a"), Some((false, vec![])));
         assert_eq!(fast("li:nth-child(2)"), Some((false, vec![])));
         assert_eq!(fast("body"), Some((false, vec![])));
+        assert_eq!(fast("*"), Some((false, vec![])));
     }
 
     #[test]

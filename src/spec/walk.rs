@@ -1,17 +1,19 @@
 //! Schema-walker helpers: read typed values out of the positioned tree, collecting every problem
 //! as a diagnostic instead of stopping at the first.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value as Json;
 
 use super::EnvLookup;
 use super::diag::Diagnostic;
+use super::exprs::{compile_css, compile_jsonpath};
 use super::interp::interpolate;
 use super::keys::Table;
 use super::units;
 use super::yaml::{Key, Node, Pos, Value};
-use crate::model::CountRange;
+use crate::model::{CountRange, CssSelector, JsonPathExpr};
 
 /// A name syntax: which characters may start and continue a name, and how it is shown.
 pub struct NamePattern {
@@ -79,6 +81,39 @@ pub struct Ctx<'a> {
     pub diags: Vec<Diagnostic>,
     /// Values interpolated from the environment so far (redacted later).
     pub secrets: Vec<String>,
+    /// Expressions compiled so far, by source text: thousands of targets often share a few.
+    pub compiled: Compiled,
+}
+
+/// Compiled expressions by their source text (each compiled once per file).
+#[derive(Default)]
+pub struct Compiled {
+    /// CSS selectors.
+    css: HashMap<String, Result<CssSelector, String>>,
+    /// JSONPath queries.
+    jsonpath: HashMap<String, Result<JsonPathExpr, String>>,
+}
+
+impl Compiled {
+    /// [`compile_css`], cached.
+    pub fn css(&mut self, source: &str) -> Result<CssSelector, String> {
+        if let Some(hit) = self.css.get(source) {
+            return hit.clone();
+        }
+        let compiled = compile_css(source);
+        self.css.insert(source.to_string(), compiled.clone());
+        compiled
+    }
+
+    /// [`compile_jsonpath`], cached.
+    pub fn jsonpath(&mut self, source: &str) -> Result<JsonPathExpr, String> {
+        if let Some(hit) = self.jsonpath.get(source) {
+            return hit.clone();
+        }
+        let compiled = compile_jsonpath(source);
+        self.jsonpath.insert(source.to_string(), compiled.clone());
+        compiled
+    }
 }
 
 /// The entries of a map that passed the key check.
@@ -107,6 +142,7 @@ impl<'a> Ctx<'a> {
             env,
             diags: Vec::new(),
             secrets: Vec::new(),
+            compiled: Compiled::default(),
         }
     }
 

@@ -79,12 +79,22 @@ struct State {
     amp_attrs: Vec<String>,
     /// Id of the element whose start tag is being handled (`None` for a void element).
     current: Option<u32>,
+    /// Where the last `<pre>` or `<textarea>` start tag ended: a newline right there is
+    /// dropped, as the tree builder does.
+    newline_dropped_at: Option<usize>,
+    /// Where the text node being read starts.
+    text_at: usize,
+    /// `</x` sequences inside text (scripts, styles, titles) and comments: not end tags.
+    ends_in_text: usize,
 }
 
 impl State {
     /// A start tag: track it, and remember its id for the query handlers.
     fn start(&mut self, el: &mut Element<'_, '_>, state: &Rc<RefCell<State>>) {
         let name = el.tag_name();
+        if matches!(name.as_str(), "pre" | "textarea") {
+            self.newline_dropped_at = Some(el.source_location().bytes().end);
+        }
         if el.namespace_uri() != HTML_NS {
             self.tracker.hand_over = self.tracker.hand_over.or(Some("foreign content"));
         }
@@ -97,30 +107,24 @@ impl State {
         }
         let id = self
             .tracker
-            .start(&name, !el.can_have_content(), el.is_self_closing());
+            .start(name, !el.can_have_content(), el.is_self_closing());
         self.current = id;
         if let Some(id) = id
             && let Some(handlers) = el.end_tag_handlers()
         {
             let state = Rc::clone(state);
             handlers.push(Box::new(move |end| {
-                // lol_html also runs this when another end tag closed the element implicitly.
-                let explicit = end.name() == name;
-                state.borrow_mut().end(&name, id, explicit);
+                // lol_html also runs this when another end tag closed the element implicitly:
+                // the tracker compares the names.
+                state.borrow_mut().end(id, &end.name());
                 Ok(())
             }));
         }
     }
 
     /// The end tag of element `id`.
-    fn end(&mut self, name: &str, id: u32, explicit: bool) {
-        if !explicit {
-            self.tracker.hand_over = self
-                .tracker
-                .hand_over
-                .or(Some("an element closed by another element's end tag"));
-        }
-        self.tracker.end(name, id);
+    fn end(&mut self, id: u32, tag: &str) {
+        self.tracker.end(id, tag);
         for q in &mut self.queries {
             while q.open.last().is_some_and(|(_, e)| *e == id) {
                 q.open.pop();
@@ -143,7 +147,7 @@ impl State {
         for name in &q.attrs {
             let value = match el.get_attribute(name) {
                 Some(raw) => match entities::decode(&raw) {
-                    Some(v) if !v.contains('\r') => Some(v.into_owned()),
+                    Some(v) if !v.contains(['\r', '\0']) => Some(v.into_owned()),
                     _ => {
                         self.tracker.hand_over = self
                             .tracker
@@ -166,40 +170,45 @@ impl State {
     }
 
     /// A chunk of text; a whole text node is decoded and handed to the open matches.
-    fn text(&mut self, chunk: &str, kind: TextType, last: bool) {
+    fn text(&mut self, chunk: &str, at: usize, kind: TextType, last: bool) {
+        if self.text.is_empty() {
+            self.text_at = at;
+        }
         self.text.push_str(chunk);
         if !last {
             return;
         }
         let raw = std::mem::take(&mut self.text);
         self.tracker.text(&raw);
-        let mut node: &str = &raw;
-        if std::mem::take(&mut self.tracker.drop_newline) {
-            node = node
-                .strip_prefix("\r\n")
-                .or_else(|| node.strip_prefix('\n'))
-                .or_else(|| node.strip_prefix('\r'))
-                .unwrap_or(node);
-        }
+        self.ends_in_text += end_tags(&raw);
+        let drop_newline = self.newline_dropped_at == Some(self.text_at);
         if self.open_text > 0 {
             let decoded = if matches!(kind, TextType::Data | TextType::RCData) {
-                match entities::decode(node) {
+                match entities::decode(&raw) {
                     Some(d) => d,
                     None => {
                         self.tracker.hand_over = self
                             .tracker
                             .hand_over
                             .or(Some("a character reference that needs the full parser"));
-                        Cow::Borrowed(node)
+                        Cow::Borrowed(raw.as_str())
                     }
                 }
             } else {
-                Cow::Borrowed(node)
+                Cow::Borrowed(raw.as_str())
             };
+            let mut node: &str = &decoded;
+            if drop_newline {
+                node = node
+                    .strip_prefix("\r\n")
+                    .or_else(|| node.strip_prefix('\n'))
+                    .or_else(|| node.strip_prefix('\r'))
+                    .unwrap_or(node);
+            }
             for q in &mut self.queries {
                 for (i, _) in &q.open {
                     if let Some(item) = q.found.items.get_mut(*i) {
-                        item.text.push_str(&decoded);
+                        item.text.push_str(node);
                     }
                 }
             }
@@ -212,7 +221,10 @@ impl State {
 /// Answer `queries` over the page `html` in one streaming pass, or say why the page needs the
 /// full parser.
 pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str> {
-    let has_amp = html.contains('&');
+    if memchr::memchr(0, html.as_bytes()).is_some() {
+        return Err("a NUL character");
+    }
+    let has_amp = memchr::memchr(b'&', html.as_bytes()).is_some();
     let state = Rc::new(RefCell::new(State {
         queries: queries
             .iter()
@@ -244,11 +256,19 @@ pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str
                 s.borrow_mut().tracker.doctype(d.name().as_deref(), ids);
                 Ok(())
             })
+            .comments({
+                let s = Rc::clone(&state);
+                move |c: &mut lol_html::html_content::Comment<'_>| {
+                    s.borrow_mut().ends_in_text += end_tags(&c.text());
+                    Ok(())
+                }
+            })
             .text({
                 let s = Rc::clone(&state);
                 move |t: &mut lol_html::html_content::TextChunk<'_>| {
+                    let at = t.source_location().bytes().start;
                     s.borrow_mut()
-                        .text(t.as_str(), t.text_type(), t.last_in_text_node());
+                        .text(t.as_str(), at, t.text_type(), t.last_in_text_node());
                     Ok(())
                 }
             }),
@@ -291,27 +311,18 @@ pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str
     if state.tracker.is_fragment() && queries.iter().any(|q| !q.css.local) {
         return Err("a fragment without <html>, and a selector that looks at its ancestors");
     }
-    if end_tags(html, "p") > state.tracker.p_ends || end_tags(html, "br") > 0 {
-        return Err("a stray </p> or </br>, which the parser turns into an element");
+    if end_tags(html) != state.tracker.explicit_ends + state.ends_in_text {
+        return Err("an end tag the streaming parser ignored (the tree builder may not have)");
     }
     Ok(state.queries.into_iter().map(|q| q.found).collect())
 }
 
-/// How many `</NAME` end tags (case-insensitive, followed by `>`, `/` or whitespace) `html`
-/// holds, counting also any in scripts or comments (which only makes the check stricter).
-fn end_tags(html: &str, name: &str) -> usize {
+/// How many end tags (`</` and a letter) `html` holds, counting also any in scripts, comments
+/// or attribute values (which only makes the check stricter).
+fn end_tags(html: &str) -> usize {
     let bytes = html.as_bytes();
     memchr::memmem::find_iter(bytes, "</")
-        .filter(|at| {
-            let start = at + 2;
-            let end = start + name.len();
-            bytes
-                .get(start..end)
-                .is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()))
-                && bytes
-                    .get(end)
-                    .is_none_or(|c| matches!(c, b'>' | b'/') || c.is_ascii_whitespace())
-        })
+        .filter(|at| bytes.get(at + 2).is_some_and(u8::is_ascii_alphabetic))
         .count()
 }
 

@@ -90,7 +90,9 @@ fn sloppy_markup_is_handed_over() {
             "special",
         ),
         ("<ul><li>x</li></ul>", "doctype"),
-        ("<!doctype html><p>x</p></p>", "stray"),
+        ("<!doctype html><p>x</p></p>", "ignored"),
+        ("<!doctype html><h2>A</h3>B</h2>", "ignored"),
+        ("<!doctype html><a href=\"/a\0b\">x</a>", "NUL"),
         (
             "<!doctype html><span>&copy 2024</span>",
             "character reference",
@@ -123,7 +125,6 @@ fn entities_in_tested_attributes_hand_over() {
 }
 
 #[test]
-fn end_tags_are_counted_case_insensitively() {
-    assert_eq!(end_tags("</p></P ></pre></p/><p>", "p"), 3);
-    assert_eq!(end_tags("</br>", "br"), 1);
+fn end_tags_are_counted() {
+    assert_eq!(end_tags("</p></P ></pre></p/><p></ x></3"), 4);
 }

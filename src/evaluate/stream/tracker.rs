@@ -10,94 +10,35 @@
 //! skeleton at all). Otherwise it names the reason and the page goes to the full parser.
 
 /// Elements whose parsing the tracker does not model.
-const SPECIAL: &[&str] = &[
-    "table",
-    "caption",
-    "colgroup",
-    "col",
-    "thead",
-    "tbody",
-    "tfoot",
-    "tr",
-    "td",
-    "th",
-    "template",
-    "svg",
-    "math",
-    "select",
-    "option",
-    "optgroup",
-    "datalist",
-    "frameset",
-    "frame",
-    "noframes",
-    "plaintext",
-    "xmp",
-    "listing",
-    "noembed",
-    "noscript",
-    "iframe",
-    "image",
-    "isindex",
-    "rb",
-    "rp",
-    "rt",
-    "rtc",
-    "applet",
-    "marquee",
-    "object",
-    "keygen",
-    "menuitem",
-];
-
+const SPECIAL: u8 = 1;
 /// Start tags that close an open `<p>`.
-const CLOSES_P: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "center",
-    "details",
-    "dialog",
-    "dir",
-    "div",
-    "dl",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "li",
-    "dd",
-    "dt",
-    "main",
-    "menu",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "search",
-    "section",
-    "summary",
-    "ul",
-];
-
+const CLOSES_P: u8 = 2;
 /// Elements allowed inside an explicit `<head>`.
-const IN_HEAD: &[&str] = &["title", "meta", "link", "style", "script", "base"];
+const IN_HEAD: u8 = 4;
+/// `h1`..`h6`.
+const HEADING: u8 = 8;
+/// Elements the parser splits when nested in themselves.
+const NO_SELF_NESTING: u8 = 16;
 
-/// Elements that may not nest in themselves.
-const NO_SELF_NESTING: &[&str] = &["a", "form", "button", "nobr"];
-
-const HEADINGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
+/// What the tree builder does specially with an element, as flags.
+fn kind(name: &str) -> u8 {
+    match name {
+        "table" | "caption" | "colgroup" | "col" | "thead" | "tbody" | "tfoot" | "tr" | "td"
+        | "th" | "template" | "svg" | "math" | "select" | "option" | "optgroup" | "datalist"
+        | "frameset" | "frame" | "noframes" | "plaintext" | "xmp" | "listing" | "noembed"
+        | "noscript" | "iframe" | "image" | "isindex" | "rb" | "rp" | "rt" | "rtc" | "applet"
+        | "marquee" | "object" | "keygen" | "menuitem" => SPECIAL,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => CLOSES_P | HEADING,
+        "address" | "article" | "aside" | "blockquote" | "center" | "details" | "dialog"
+        | "dir" | "div" | "dl" | "fieldset" | "figcaption" | "figure" | "footer" | "header"
+        | "hgroup" | "hr" | "li" | "dd" | "dt" | "main" | "menu" | "nav" | "ol" | "p" | "pre"
+        | "search" | "section" | "summary" | "ul" => CLOSES_P,
+        "form" => CLOSES_P | NO_SELF_NESTING,
+        "a" | "button" | "nobr" => NO_SELF_NESTING,
+        "title" | "meta" | "link" | "style" | "script" | "base" => IN_HEAD,
+        _ => 0,
+    }
+}
 
 /// Where in the document skeleton the stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,10 +70,9 @@ pub struct Tracker {
     phase: Phase,
     /// `<!doctype html>` without public or system id seen.
     doctype_ok: bool,
-    /// Explicit `</p>` end tags seen (stray ones would create elements).
-    pub p_ends: usize,
-    /// Drop one leading newline from the next text (after `<pre>` or `<textarea>`).
-    pub drop_newline: bool,
+    /// End tags that closed the element they name (compared with the end tags in the source:
+    /// one the streaming parser ignored may have meant something to the tree builder).
+    pub explicit_ends: usize,
     /// Why the page cannot be answered by streaming, once known.
     pub hand_over: Option<&'static str>,
 }
@@ -144,8 +84,7 @@ impl Default for Tracker {
             next_id: 0,
             phase: Phase::Start,
             doctype_ok: false,
-            p_ends: 0,
-            drop_newline: false,
+            explicit_ends: 0,
             hand_over: None,
         }
     }
@@ -184,18 +123,27 @@ impl Tracker {
 
     /// A start tag. Returns the element's id, which its end tag must bring back (`None` for a
     /// void element, which has no end).
-    pub fn start(&mut self, name: &str, void: bool, self_closing: bool) -> Option<u32> {
+    pub fn start(&mut self, name: String, void: bool, self_closing: bool) -> Option<u32> {
+        let name_ref = name.as_str();
+        let id = self.check_start(name_ref, void, self_closing)?;
+        self.stack.push((name, id));
+        Some(id)
+    }
+
+    /// The checks of a start tag, and its id unless it is void.
+    fn check_start(&mut self, name: &str, void: bool, self_closing: bool) -> Option<u32> {
         if !self.doctype_ok {
             self.fail("no <!doctype html>");
         }
-        if SPECIAL.contains(&name) {
+        let kind = kind(name);
+        if kind & SPECIAL != 0 {
             self.fail("an element with special parsing rules");
         }
         if self_closing && !void {
             self.fail("a self-closed non-void element");
         }
-        self.skeleton(name);
-        if CLOSES_P.contains(&name) && self.is_open("p") {
+        self.skeleton(name, kind);
+        if kind & CLOSES_P != 0 && self.is_open("p") {
             self.fail("an element that implicitly closes <p>");
         }
         if name == "li" && self.innermost_is(&["li", "ul", "ol", "menu"], &["li"]) {
@@ -204,35 +152,33 @@ impl Tracker {
         if matches!(name, "dd" | "dt") && self.innermost_is(&["dd", "dt", "dl"], &["dd", "dt"]) {
             self.fail("<dd>/<dt> inside an open <dd>/<dt>");
         }
-        if HEADINGS.contains(&name)
+        if kind & HEADING != 0
             && self
                 .stack
                 .last()
-                .is_some_and(|(n, _)| HEADINGS.contains(&n.as_str()))
+                .is_some_and(|(n, _)| self::kind(n) & HEADING != 0)
         {
             self.fail("a heading directly inside a heading");
         }
-        if NO_SELF_NESTING.contains(&name) && self.is_open(name) {
+        if kind & NO_SELF_NESTING != 0 && self.is_open(name) {
             self.fail("an element nested in itself that the parser splits");
         }
-        self.drop_newline = matches!(name, "pre" | "textarea");
         if void {
             return None;
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        self.stack.push((name.to_string(), id));
         Some(id)
     }
 
     /// The skeleton rules for a start tag.
-    fn skeleton(&mut self, name: &str) {
+    fn skeleton(&mut self, name: &str, kind: u8) {
         let top = self.stack.last().map(|(n, _)| n.as_str());
         match (self.phase, name) {
             (Phase::Start, "html") => self.phase = Phase::Html,
             (Phase::Start, _) => self.phase = Phase::Fragment,
             (Phase::Html, "head") => self.phase = Phase::Head,
-            (Phase::Head, n) if top == Some("head") && !IN_HEAD.contains(&n) => {
+            (Phase::Head, _) if top == Some("head") && kind & IN_HEAD == 0 => {
                 self.fail("an element the parser moves out of <head>");
             }
             (Phase::AfterHead, "body") => self.phase = Phase::Body,
@@ -244,19 +190,21 @@ impl Tracker {
         }
     }
 
-    /// The end tag of the element `id` (named `name`).
-    pub fn end(&mut self, name: &str, id: u32) {
-        match self.stack.last() {
-            Some((_, top)) if *top == id => {
-                self.stack.pop();
-            }
+    /// The end of the element `id`, by an end tag named `tag`.
+    pub fn end(&mut self, id: u32, tag: &str) {
+        let name = match self.stack.last() {
+            Some((_, top)) if *top == id => self.stack.pop().map(|(n, _)| n).unwrap_or_default(),
             _ => {
                 self.fail("an element closed implicitly or out of order");
                 return;
             }
+        };
+        if name == tag {
+            self.explicit_ends += 1;
+        } else {
+            self.fail("an element closed by another element's end tag");
         }
-        match name {
-            "p" => self.p_ends += 1,
+        match name.as_str() {
             "head" if self.phase == Phase::Head => self.phase = Phase::AfterHead,
             "body" | "html" if self.phase == Phase::Body => self.phase = Phase::Closed,
             _ => {}
@@ -265,9 +213,6 @@ impl Tracker {
 
     /// Text (raw). Text the parser would move or drop keeps only whitespace.
     pub fn text(&mut self, text: &str) {
-        if text.contains('\0') {
-            self.fail("a NUL character");
-        }
         let misplaced = match self.phase {
             Phase::Start | Phase::Html | Phase::AfterHead | Phase::Closed => true,
             Phase::Head => self.stack.last().is_some_and(|(n, _)| n == "head"),
@@ -291,9 +236,9 @@ impl Tracker {
         }
     }
 
-    /// Is the page a fragment (no `<html>`)?
+    /// Is the page a fragment (no `<html>`, or no element at all)?
     pub fn is_fragment(&self) -> bool {
-        self.phase == Phase::Fragment
+        matches!(self.phase, Phase::Fragment | Phase::Start)
     }
 }
 
@@ -310,10 +255,10 @@ mod tests {
             if let Some(name) = e.strip_prefix('/') {
                 let pos = ids.iter().rposition(|(n, _)| n == name).unwrap();
                 let (n, id) = ids.remove(pos);
-                t.end(&n, id);
+                t.end(id, &n);
             } else {
                 let void = matches!(*e, "br" | "img" | "meta" | "hr");
-                if let Some(id) = t.start(e, void, false) {
+                if let Some(id) = t.start(e.to_string(), void, false) {
                     ids.push((e.to_string(), id));
                 }
             }
@@ -355,20 +300,22 @@ mod tests {
     #[test]
     fn doctype_text_and_fragments() {
         let mut t = Tracker::default();
-        t.start("div", false, false);
+        t.start("div".into(), false, false);
         assert_eq!(t.hand_over, Some("no <!doctype html>"));
         let mut t = Tracker::default();
         t.doctype(Some("html"), true);
         assert!(t.hand_over.unwrap().contains("quirks"));
         let mut t = Tracker::default();
         t.doctype(Some("html"), false);
-        t.start("div", false, false);
+        t.start("div".into(), false, false);
         assert!(t.is_fragment());
         t.text("hello");
         assert_eq!(t.hand_over, None);
         let mut t = Tracker::default();
         t.doctype(Some("HTML"), false);
-        t.start("html", false, false);
+        assert!(t.is_fragment());
+        t.start("html".into(), false, false);
+        assert!(!t.is_fragment());
         t.text("  \n");
         assert_eq!(t.hand_over, None);
         t.text("stray");
