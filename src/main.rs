@@ -16,6 +16,11 @@ use dcrawl::model::{Config, Target};
 use dcrawl::report::{self, Summary};
 use dcrawl::spec::{self, Diagnostics};
 
+/// mimalloc instead of the system allocator: evaluating thousands of 40 KB pages a second is
+/// allocation-heavy, and glibc's malloc showed up as a fifth of the CPU profile.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes of CONTRACT §4.
 const EXIT_OK: u8 = 0;
 const EXIT_CHECK_FAILED: u8 = 1;

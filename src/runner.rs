@@ -15,7 +15,7 @@ use crate::result::{CheckResult, Failure, Outcome};
 /// Secrets of the target are redacted from everything the result carries.
 pub async fn check_target(fetcher: &Fetcher, target: &Target) -> CheckResult {
     if let Some(crawl) = &target.crawl {
-        return crate::crawl::run(fetcher, target, Arc::clone(crawl)).await;
+        return Box::pin(crate::crawl::run(fetcher, target, Arc::clone(crawl))).await;
     }
     let started_at = SystemTime::now();
     let start = Instant::now();

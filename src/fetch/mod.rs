@@ -140,10 +140,12 @@ impl Fetcher {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let started = Instant::now();
-            let outcome =
-                tokio::time::timeout(target.timeout, attempt(client, target, url, &parts))
-                    .await
-                    .unwrap_or(Err(FetchError::Timeout(target.timeout)));
+            // Boxed: the request's state is large, and thousands of fetches may be waiting for
+            // their slots above; they should not each carry it until it is needed.
+            let request = Box::pin(attempt(client, target, url, &parts));
+            let outcome = tokio::time::timeout(target.timeout, request)
+                .await
+                .unwrap_or(Err(FetchError::Timeout(target.timeout)));
             match outcome {
                 Ok(mut response) => {
                     response.duration = started.elapsed();

@@ -180,7 +180,10 @@ impl State {
         }
         let raw = std::mem::take(&mut self.text);
         self.tracker.text(&raw);
-        self.ends_in_text += end_tags(&raw);
+        if kind != TextType::Data {
+            // Data text cannot hold `</x` (that starts a tag); raw text and RCDATA can.
+            self.ends_in_text += end_tags(&raw);
+        }
         let drop_newline = self.newline_dropped_at == Some(self.text_at);
         if self.open_text > 0 {
             let decoded = if matches!(kind, TextType::Data | TextType::RCData) {
@@ -321,8 +324,11 @@ pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str
 /// or attribute values (which only makes the check stricter).
 fn end_tags(html: &str) -> usize {
     let bytes = html.as_bytes();
-    memchr::memmem::find_iter(bytes, "</")
-        .filter(|at| bytes.get(at + 2).is_some_and(u8::is_ascii_alphabetic))
+    memchr::memchr_iter(b'<', bytes)
+        .filter(|at| {
+            bytes.get(at + 1) == Some(&b'/')
+                && bytes.get(at + 2).is_some_and(u8::is_ascii_alphabetic)
+        })
         .count()
 }
 
