@@ -764,6 +764,45 @@ async fn include_and_exclude_decide_the_scope() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_never_leave_the_scope() {
+    let other = serve(site(|_, t| match t {
+        "/landing" => Some(Page::html(["/deeper"])),
+        _ => None,
+    }))
+    .await;
+    let away = other.url("/landing");
+    let main = serve(site(move |_, t| match t {
+        "/" => Some(Page::html(["/moved", "/away", "/p/1"])),
+        "/moved" => Some(Page::redirect(301, "/p/2")),
+        "/away" => Some(Page::redirect(302, &away)),
+        "/p/1" | "/p/2" => Some(Page::html(Vec::<String>::new())),
+        _ => None,
+    }))
+    .await;
+    let spec = format!(
+        "name: scope\ntargets:\n  - name: t\n    url: {}\n    crawl: {{robots: false}}\n",
+        main.base
+    );
+    let run = check(&spec, &["--format", "json"]).await;
+    // The redirect within the scope is followed; the one to another host is not.
+    assert_eq!(other.targets(), Vec::<String>::new(), "{}", run.stdout);
+    assert_same_set(
+        &main.targets().into_iter().collect(),
+        &set(["/", "/moved", "/p/2", "/away", "/p/1"]),
+        "main host",
+    );
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    let r = run.result("t");
+    assert_eq!(page(&r, &main.url("/moved"))["status"], 200, "{r:#}");
+    let away_page = page(&r, &main.url("/away"));
+    assert_eq!(away_page["status"], 302, "{r:#}");
+    assert_eq!(away_page["result"], "failure", "{r:#}");
+    let failures = r["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{r:#}");
+    assert_eq!(failures[0]["assertion"], "page.status");
+}
+
 /// A seed linking pages of every type: JSON and an image (checked for status only, never parsed
 /// for links), a 404 JSON, a 500 HTML page (not followed), an XHTML page (followed), and a
 /// page slower than the target's timeout.

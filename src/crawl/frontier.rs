@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use regex::Regex;
 use url::Url;
 
 use crate::model::Crawl;
@@ -17,23 +16,20 @@ pub fn normalise(mut url: Url) -> Url {
 }
 
 /// Which URLs a crawl may request.
-#[derive(Debug)]
-pub struct Scope<'a> {
+#[derive(Debug, Clone)]
+pub struct Scope {
     /// `host:port` of the seed, when no `include` is given.
     seed_authority: Option<(String, Option<u16>)>,
-    /// `crawl.include`.
-    include: &'a [Regex],
-    /// `crawl.exclude`.
-    exclude: &'a [Regex],
+    /// `crawl.include` and `crawl.exclude`.
+    crawl: Arc<Crawl>,
 }
 
-impl<'a> Scope<'a> {
+impl Scope {
     /// The scope of a crawl from `seed`: its `include`, else the seed's host and port.
-    pub fn new(seed: &Url, crawl: &'a Crawl) -> Scope<'a> {
+    pub fn new(seed: &Url, crawl: &Arc<Crawl>) -> Scope {
         Scope {
             seed_authority: crawl.include.is_empty().then(|| authority(seed)),
-            include: &crawl.include,
-            exclude: &crawl.exclude,
+            crawl: Arc::clone(crawl),
         }
     }
 
@@ -44,9 +40,9 @@ impl<'a> Scope<'a> {
         }
         let included = match &self.seed_authority {
             Some(seed) => authority(url) == *seed,
-            None => self.include.iter().any(|r| r.is_match(url.as_str())),
+            None => self.crawl.include.iter().any(|r| r.is_match(url.as_str())),
         };
-        included && !self.exclude.iter().any(|r| r.is_match(url.as_str()))
+        included && !self.crawl.exclude.iter().any(|r| r.is_match(url.as_str()))
     }
 }
 
@@ -147,6 +143,7 @@ impl Frontier {
 mod tests {
     use super::*;
     use crate::spec::exprs::compile_css;
+    use regex::Regex;
 
     fn crawl(include: &[&str], exclude: &[&str]) -> Crawl {
         Crawl {
@@ -181,7 +178,7 @@ mod tests {
 
     #[test]
     fn default_scope_is_the_seed_host_and_port() {
-        let c = crawl(&[], &[r"\.pdf$"]);
+        let c = Arc::new(crawl(&[], &[r"\.pdf$"]));
         let seed = url("http://127.0.0.1:8080/");
         let scope = Scope::new(&seed, &c);
         assert!(scope.contains(&url("http://127.0.0.1:8080/p/1")));
@@ -193,7 +190,7 @@ mod tests {
 
     #[test]
     fn include_replaces_the_host_scope() {
-        let c = crawl(&[r"^http://127\.0\.0\.1:\d+/p/"], &[]);
+        let c = Arc::new(crawl(&[r"^http://127\.0\.0\.1:\d+/p/"], &[]));
         let scope = Scope::new(&url("http://127.0.0.1:8080/"), &c);
         assert!(scope.contains(&url("http://127.0.0.1:9999/p/1")));
         assert!(!scope.contains(&url("http://127.0.0.1:8080/c/1")));

@@ -46,7 +46,7 @@ pub async fn run(fetcher: &Fetcher, target: &Target, crawl: Arc<Crawl>) -> Check
         &seed_url,
     ));
     let mut run = Run {
-        scope: Scope::new(&seed_url, &crawl),
+        scope: ctx.scope.clone(),
         frontier: Frontier::new(crawl.max_pages),
         polite: Politeness::new(crawl.robots, &ctx.same_origin),
         report: CrawlReport::default(),
@@ -67,7 +67,7 @@ pub async fn run(fetcher: &Fetcher, target: &Target, crawl: Arc<Crawl>) -> Check
         follow: (crawl.max_depth > 0).then_some(&crawl.follow),
         status_only: false,
     };
-    let checked = page::check(fetcher, target, &target.url, checks).await;
+    let checked = page::check(fetcher, target, &target.url, checks, None).await;
     result.status = checked.status;
     result.response_size = checked.size;
     result.tls_not_after = checked.tls_not_after;
@@ -124,6 +124,8 @@ struct PageCtx {
     crawl: Arc<Crawl>,
     /// What applies to a page that is not HTML.
     non_html: Expect,
+    /// Where the crawl may go, redirects included.
+    scope: Scope,
 }
 
 impl PageCtx {
@@ -144,6 +146,7 @@ impl PageCtx {
             foreign,
             seed_origin: seed.origin(),
             non_html: page::http_only(&crawl.expect_each),
+            scope: Scope::new(seed, &crawl),
             crawl,
         }
     }
@@ -162,14 +165,15 @@ impl PageCtx {
             follow: (planned.depth < self.crawl.max_depth).then_some(&self.crawl.follow),
             status_only: true,
         };
-        page::check(&self.fetcher, request, &planned.url, checks).await
+        let within = |url: &Url| self.scope.contains(&normalise(url.clone()));
+        page::check(&self.fetcher, request, &planned.url, checks, Some(&within)).await
     }
 }
 
 /// The mutable state of one crawl run.
-struct Run<'a> {
+struct Run {
     /// Which URLs may be requested.
-    scope: Scope<'a>,
+    scope: Scope,
     /// URLs seen and pages planned.
     frontier: Frontier,
     /// robots.txt per origin.
@@ -182,7 +186,7 @@ struct Run<'a> {
     page_failures: Vec<Failure>,
 }
 
-impl Run<'_> {
+impl Run {
     /// Plan `url` (normalised) if it is new, in scope, allowed by robots.txt and in budget.
     async fn consider(&mut self, fetcher: &Fetcher, url: Url, depth: u32, from: Option<Arc<str>>) {
         if self.frontier.is_seen(&url) || !self.scope.contains(&url) {

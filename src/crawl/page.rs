@@ -9,7 +9,7 @@ use url::Url;
 
 use super::links::resolve;
 use crate::evaluate::{Options, evaluate, evaluate_with};
-use crate::fetch::{Fetcher, Response};
+use crate::fetch::{Fetcher, Response, Within};
 use crate::model::{CssSelector, Expect, Extract, Target};
 use crate::result::{Failure, Outcome};
 
@@ -70,9 +70,15 @@ pub fn aborted() -> Checked {
 }
 
 /// Fetch `url` with `request`'s settings and check the response.
-pub async fn check(fetcher: &Fetcher, request: &Target, url: &Url, checks: Checks<'_>) -> Checked {
+pub async fn check(
+    fetcher: &Fetcher,
+    request: &Target,
+    url: &Url,
+    checks: Checks<'_>,
+    within: Option<Within<'_>>,
+) -> Checked {
     let start = Instant::now();
-    match fetcher.fetch_url(request, url).await {
+    match fetcher.fetch_within(request, url, within).await {
         Err(e) => Checked {
             error: Some(request.redact(&e.to_string())),
             duration: start.elapsed(),

@@ -72,6 +72,9 @@ pub struct Response {
     pub tls_not_after: Option<i64>,
 }
 
+/// Which redirect targets may be followed (see [`Fetcher::fetch_within`]).
+pub type Within<'s> = &'s (dyn Fn(&Url) -> bool + Send + Sync);
+
 /// The shared client(s) and concurrency bounds.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
@@ -116,13 +119,29 @@ impl Fetcher {
     /// [`Fetcher::fetch`] of `url` instead of the target's own URL, with every other setting of
     /// the target (method, headers, body, limits). Crawls fetch their pages this way.
     pub async fn fetch_url(&self, target: &Target, url: &Url) -> Result<Response, FetchError> {
-        self.fetch_inner(target, url)
+        self.fetch_within(target, url, None).await
+    }
+
+    /// [`Fetcher::fetch_url`] that follows a redirect only to a URL `within` accepts; a
+    /// redirect elsewhere is the response (a crawl never leaves its scope this way).
+    pub async fn fetch_within(
+        &self,
+        target: &Target,
+        url: &Url,
+        within: Option<Within<'_>>,
+    ) -> Result<Response, FetchError> {
+        self.fetch_inner(target, url, within)
             .await
             .map_err(|e| e.redacted(&target.secrets))
     }
 
-    /// [`Fetcher::fetch_url`] before redaction.
-    async fn fetch_inner(&self, target: &Target, url: &Url) -> Result<Response, FetchError> {
+    /// [`Fetcher::fetch_within`] before redaction.
+    async fn fetch_inner(
+        &self,
+        target: &Target,
+        url: &Url,
+        within: Option<Within<'_>>,
+    ) -> Result<Response, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::InvalidRequest(format!(
                 "unsupported URL scheme {:?} (http or https)",
@@ -142,7 +161,7 @@ impl Fetcher {
             let started = Instant::now();
             // Boxed: the request's state is large, and thousands of fetches may be waiting for
             // their slots above; they should not each carry it until it is needed.
-            let request = Box::pin(attempt(client, target, url, &parts));
+            let request = Box::pin(attempt(client, target, url, &parts, within));
             let outcome = tokio::time::timeout(target.timeout, request)
                 .await
                 .unwrap_or(Err(FetchError::Timeout(target.timeout)));
@@ -170,6 +189,7 @@ async fn attempt(
     target: &Target,
     url: &Url,
     parts: &RequestParts,
+    within: Option<Within<'_>>,
 ) -> Result<Response, FetchError> {
     let mut parts = parts.clone();
     let mut url = url.clone();
@@ -189,6 +209,7 @@ async fn attempt(
         if target.follow_redirects > 0
             && let Some(hop) =
                 redirect::next_hop(response.status(), response.headers(), &url, &method)?
+            && within.is_none_or(|ok| ok(&hop.url))
         {
             chain.follow(&hop.url)?;
             if hop.drop_body {

@@ -38,6 +38,8 @@ pub struct Page {
     pub raw: Option<Vec<u8>>,
     /// Time the server waits before answering; such requests are counted in flight.
     pub delay: Duration,
+    /// A `Location` header (for redirects).
+    pub location: Option<String>,
 }
 
 impl Page {
@@ -51,6 +53,7 @@ impl Page {
             extra: PRICE.into(),
             raw: None,
             delay: Duration::ZERO,
+            location: None,
         }
     }
 
@@ -64,6 +67,15 @@ impl Page {
             extra: String::new(),
             raw: Some(body.into()),
             delay: Duration::ZERO,
+            location: None,
+        }
+    }
+
+    /// A redirect with this status to `location`.
+    pub fn redirect(status: u16, location: &str) -> Page {
+        Page {
+            location: Some(location.to_string()),
+            ..Page::raw(status, "text/plain", "")
         }
     }
 
@@ -196,6 +208,10 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_str(&page.content_type).unwrap(),
     );
+    if let Some(location) = &page.location {
+        resp.headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_str(location).unwrap());
+    }
     resp
 }
 
