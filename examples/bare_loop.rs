@@ -29,12 +29,7 @@ async fn main() -> anyhow::Result<()> {
         bail!("CONCURRENCY must be a positive integer");
     }
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {file}"))?;
-    let urls: Vec<reqwest::Url> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| reqwest::Url::parse(l).with_context(|| format!("bad URL {l:?}")))
-        .collect::<anyhow::Result<_>>()?;
+    let urls = url_list(&text)?;
 
     let client = reqwest::Client::new();
     let started = Instant::now();
@@ -59,4 +54,27 @@ async fn main() -> anyhow::Result<()> {
     let rate = n as f64 / secs;
     println!("bare_loop: {n} requests, {errors} errors, {secs:.3} s, {rate:.0} req/s");
     Ok(())
+}
+
+/// One URL a line; blank lines and surrounding spaces are skipped, a bad line is an error.
+fn url_list(text: &str) -> anyhow::Result<Vec<reqwest::Url>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| reqwest::Url::parse(l).with_context(|| format!("bad URL {l:?}")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_list;
+
+    #[test]
+    fn url_list_skips_blank_lines_and_rejects_bad_ones() {
+        let urls = url_list("http://127.0.0.1:1/a\n\n  http://127.0.0.1:1/b  \n").unwrap();
+        let urls: Vec<&str> = urls.iter().map(reqwest::Url::as_str).collect();
+        assert_eq!(urls, ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"]);
+        let err = url_list("http://127.0.0.1:1/\nnot a url\n").unwrap_err();
+        assert!(err.to_string().contains("bad URL \"not a url\""), "{err}");
+    }
 }

@@ -46,6 +46,14 @@ impl Failure {
         }
     }
 
+    /// The failure with every secret in its message replaced by `***`.
+    pub fn redacted(self, secrets: &[String]) -> Failure {
+        Failure {
+            message: crate::model::redact(&self.message, secrets),
+            assertion: self.assertion,
+        }
+    }
+
     /// One line for people: `ASSERTION: MESSAGE`, without repeating the id when the message
     /// already starts with it (`html[0] "ul > li": expected count >= 10, found 3`).
     pub fn line(&self) -> String {

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use crate::evaluate::evaluate;
 use crate::fetch::Fetcher;
 use crate::model::Target;
-use crate::result::{CheckResult, Failure, Outcome};
+use crate::result::{CheckResult, Outcome};
 
 /// Check one target once: fetch, evaluate, and turn both into a [`CheckResult`].
 /// Secrets of the target are redacted from everything the result carries.
@@ -36,10 +36,7 @@ pub async fn check_target(fetcher: &Fetcher, target: &Target) -> CheckResult {
             result.failures = evaluation
                 .failures
                 .into_iter()
-                .map(|f| Failure {
-                    assertion: f.assertion,
-                    message: target.redact(&f.message),
-                })
+                .map(|f| f.redacted(&target.secrets))
                 .collect();
             result.outcome = if let Some(reason) = evaluation.error {
                 result.error = Some(target.redact(&reason));

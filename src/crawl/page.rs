@@ -110,10 +110,7 @@ fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Check
     let mut failures: Vec<Failure> = evaluation
         .failures
         .into_iter()
-        .map(|f| Failure {
-            assertion: f.assertion,
-            message: request.redact(&f.message),
-        })
+        .map(|f| f.redacted(&request.secrets))
         .collect();
     let mut error = evaluation.error;
     if checks.status_only
