@@ -14,6 +14,7 @@ mod tracker;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use lol_html::html_content::{Element, TextType};
 use lol_html::{DocumentContentHandlers, ElementContentHandlers, HtmlRewriter, Settings};
@@ -49,6 +50,9 @@ pub struct Item {
     /// The asked-for attributes, decoded, in query order.
     pub attrs: Vec<Option<String>>,
 }
+
+/// `*`, for the tracker's handler: compiled once, not per page.
+static EVERY_ELEMENT: LazyLock<Option<lol_html::Selector>> = LazyLock::new(|| "*".parse().ok());
 
 /// The HTML namespace, the only one streamed.
 const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
@@ -276,10 +280,12 @@ pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str
                 }
             }),
     );
-    let all: lol_html::Selector = "*".parse().map_err(|_| "internal: `*` selector")?;
+    let all = EVERY_ELEMENT
+        .as_ref()
+        .ok_or("internal: the `*` selector did not compile")?;
     let s = Rc::clone(&state);
     settings = settings.append_element_content_handler((
-        Cow::Owned(all),
+        Cow::Borrowed(all),
         ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
             let mut st = s.borrow_mut();
             st.start(el, &s);
