@@ -23,6 +23,7 @@ pub mod evaluate;
 pub mod fetch;
 pub mod metrics;
 pub mod model;
+pub mod redact;
 pub mod report;
 pub mod result;
 pub mod runner;

@@ -125,6 +125,20 @@ struct Limits {
     /// Requests in flight per host.
     #[arg(long = "per-host", value_name = "N", default_value_t = DEFAULT_PER_HOST, value_parser = positive)]
     per_host: usize,
+    /// Refuse to connect to private, loopback and link-local addresses (checked after DNS,
+    /// on every redirect and crawled page), for specs written by others.
+    #[arg(long = "deny-private-networks", env = "DCRAWL_DENY_PRIVATE_NETWORKS")]
+    deny_private_networks: bool,
+}
+
+impl Limits {
+    fn fetch_options(&self) -> FetchOptions {
+        FetchOptions {
+            concurrency: self.concurrency,
+            per_host: self.per_host,
+            deny_private_networks: self.deny_private_networks,
+        }
+    }
 }
 
 /// A whole number of at least 1.
@@ -165,17 +179,31 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `RUST_LOG` overrides the default level.
+/// Logs go to stderr; `RUST_LOG` overrides the default level. Other crates log at most at
+/// `info`, whatever `RUST_LOG` says: their debug logs print pages and headers, and with them
+/// secrets (html5ever logs every text node it parses).
 fn init_logging(default_level: &str, format: LogFormat) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::FilterExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let ours_or_info = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO || meta.target().starts_with("dcrawl")
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry();
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => registry
+            .with(layer.with_filter(filter.and(ours_or_info)))
+            .init(),
+        LogFormat::Json => registry
+            .with(layer.json().with_filter(filter.and(ours_or_info)))
+            .init(),
     }
 }
 
@@ -207,11 +235,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     return Ok(EXIT_INVALID);
                 }
             };
-            let options = FetchOptions {
-                concurrency: limits.concurrency,
-                per_host: limits.per_host,
-            };
-            runtime()?.block_on(check(targets, options, format))
+            runtime()?.block_on(check(targets, limits.fetch_options(), format))
         }
         Command::Run {
             specs,
@@ -238,10 +262,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .filter(|p| p.exists())
                     .cloned()
                     .collect(),
-                fetch: FetchOptions {
-                    concurrency: limits.concurrency,
-                    per_host: limits.per_host,
-                },
+                fetch: limits.fetch_options(),
                 shutdown_grace: daemon::DEFAULT_SHUTDOWN_GRACE,
             };
             let loader: daemon::Loader =

@@ -123,18 +123,7 @@ impl Target {
     }
 }
 
-/// Replace every occurrence of each secret by `***` (longest first).
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    let mut sorted: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for s in sorted {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "***");
-        }
-    }
-    out
-}
+pub use crate::redact::redact;
 
 /// Default of `crawl.max_depth`: link hops from the seed.
 pub const DEFAULT_CRAWL_MAX_DEPTH: u32 = 1;

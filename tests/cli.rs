@@ -286,3 +286,91 @@ fn demo_runs_one_round_against_its_shop() {
     assert!(text.contains("ok    api/health"), "{text}");
     assert!(text.contains("extracted: queue_depth=3"), "{text}");
 }
+
+/// Connections accepted so far by a non-blocking listener.
+fn accepted(listener: &std::net::TcpListener) -> usize {
+    let mut n = 0;
+    while listener.accept().is_ok() {
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn deny_private_networks_refuses_loopback_before_connecting() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "local.yaml",
+        &format!(
+            "name: local\ndefaults: {{timeout: 1s}}\ntargets:\n  - name: literal\n    url: http://127.0.0.1:{port}/\n  - name: named\n    url: http://localhost:{port}/\n"
+        ),
+    );
+    let out = dcrawl()
+        .args([
+            "check",
+            "--deny-private-networks",
+            "--format",
+            "json",
+            "--specs",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["result"], "error", "{r}");
+        let error = r["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("refused by --deny-private-networks: "),
+            "{error}"
+        );
+    }
+    assert!(
+        results[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1 is a private")
+    );
+    assert!(
+        results[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("localhost resolves only to")
+    );
+    assert_eq!(accepted(&listener), 0, "a refused target was connected to");
+
+    // The same specs without the flag (here through the environment variable set to false)
+    // do connect: the refusal above came from the flag.
+    let out = dcrawl()
+        .env("DCRAWL_DENY_PRIVATE_NETWORKS", "false")
+        .args(["check", "--format", "json", "--specs"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(accepted(&listener) >= 1);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!doc.to_string().contains("deny-private-networks"), "{doc}");
+
+    // And the environment variable turns it on like the flag.
+    let out = dcrawl()
+        .env("DCRAWL_DENY_PRIVATE_NETWORKS", "true")
+        .args(["check", "--target", "literal", "--specs"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("refused by --deny-private-networks"),
+        "{text}"
+    );
+    assert_eq!(accepted(&listener), 0);
+}

@@ -508,6 +508,7 @@ async fn per_host_bound_is_respected() {
     let f = Fetcher::new(FetchOptions {
         concurrency: 64,
         per_host: 3,
+        ..FetchOptions::default()
     })
     .unwrap();
     let t = at(&base, "/");
@@ -541,6 +542,7 @@ async fn global_bound_spans_hosts() {
     let f = Fetcher::new(FetchOptions {
         concurrency: 2,
         per_host: 8,
+        ..FetchOptions::default()
     })
     .unwrap();
     let targets: Vec<Target> = (0..12)
@@ -567,6 +569,7 @@ async fn tasks_queued_on_a_busy_host_do_not_hold_global_slots() {
     let f = Fetcher::new(FetchOptions {
         concurrency: 2,
         per_host: 1,
+        ..FetchOptions::default()
     })
     .unwrap();
     let slow_t = at(&slow, "/");
@@ -597,6 +600,7 @@ fn zero_bounds_are_rejected() {
     let err = Fetcher::new(FetchOptions {
         concurrency: 0,
         per_host: 1,
+        ..FetchOptions::default()
     })
     .unwrap_err();
     assert!(matches!(err, FetchError::Setup(_)), "{err:?}");

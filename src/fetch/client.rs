@@ -7,6 +7,7 @@ use reqwest::header::{
 };
 
 use super::FetchError;
+use super::guard::Guard;
 use crate::model::{RequestBody, Target};
 
 /// User-Agent sent unless the target sets its own.
@@ -16,8 +17,18 @@ pub const DEFAULT_USER_AGENT: &str = concat!("dcrawl/", env!("CARGO_PKG_VERSION"
 ///
 /// Redirects are off (the fetcher follows them itself, to detect loops and count hops), as are
 /// reqwest's own retries (attempts are counted by the fetcher).
-pub(crate) fn build_client(verify_tls: bool) -> Result<reqwest::Client, FetchError> {
-    reqwest::Client::builder()
+///
+/// With a `guard`, names resolve through it and no proxy is used: through a proxy, dcrawl could
+/// not see which address a target leads to.
+pub(crate) fn build_client(
+    verify_tls: bool,
+    guard: Option<Guard>,
+) -> Result<reqwest::Client, FetchError> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(guard) = guard {
+        builder = builder.dns_resolver(guard.resolver()).no_proxy();
+    }
+    builder
         .user_agent(DEFAULT_USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .retry(reqwest::retry::never())

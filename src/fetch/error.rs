@@ -51,6 +51,9 @@ pub enum FetchError {
     /// The fetcher could not be set up (bad options, TLS backend failure).
     #[error("cannot set up HTTP client: {0}")]
     Setup(String),
+    /// `--deny-private-networks` refused the address the URL leads to.
+    #[error("refused by --deny-private-networks: {0}")]
+    Denied(String),
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -87,6 +90,7 @@ impl FetchError {
             FetchError::InvalidRequest(t) => FetchError::InvalidRequest(r(t)),
             FetchError::Setup(t) => FetchError::Setup(r(t)),
             FetchError::Other(t) => FetchError::Other(r(t)),
+            FetchError::Denied(t) => FetchError::Denied(r(t)),
             e @ (FetchError::Timeout(_)
             | FetchError::BodyTooLarge { .. }
             | FetchError::TooManyRedirects(_)) => e,
@@ -111,6 +115,9 @@ pub fn format_size(bytes: u64) -> String {
 
 /// Classify an error from sending a request (before any response head arrived).
 pub(crate) fn classify_send(err: &reqwest::Error, https: bool) -> FetchError {
+    if let Some(denied) = find_denied(err) {
+        return FetchError::Denied(denied.0.clone());
+    }
     if err.is_dns() {
         return FetchError::Dns(describe(err));
     }
@@ -182,6 +189,18 @@ fn io_kind_reason(kind: io::ErrorKind) -> Option<&'static str> {
         K::AddrNotAvailable => "address not available",
         _ => return None,
     })
+}
+
+/// The guarded resolver's refusal, if that is why the request failed.
+fn find_denied<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a super::guard::DeniedAddress> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(denied) = e.downcast_ref::<super::guard::DeniedAddress>() {
+            return Some(denied);
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// The first `io::Error` in the source chain.

@@ -8,6 +8,7 @@
 mod body;
 mod client;
 mod error;
+mod guard;
 mod limits;
 mod redirect;
 mod tls;
@@ -25,6 +26,7 @@ use redirect::Chain;
 
 pub use client::DEFAULT_USER_AGENT;
 pub use error::{FetchError, format_size};
+pub use guard::is_non_public;
 
 /// Default bound on requests in flight in all.
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -43,6 +45,8 @@ pub struct FetchOptions {
     pub concurrency: usize,
     /// Requests in flight per host (`--per-host`).
     pub per_host: usize,
+    /// Refuse private, loopback and link-local addresses (`--deny-private-networks`).
+    pub deny_private_networks: bool,
 }
 
 impl Default for FetchOptions {
@@ -50,6 +54,7 @@ impl Default for FetchOptions {
         FetchOptions {
             concurrency: DEFAULT_CONCURRENCY,
             per_host: DEFAULT_PER_HOST,
+            deny_private_networks: false,
         }
     }
 }
@@ -91,17 +96,31 @@ struct Inner {
     insecure: reqwest::Client,
     /// Global and per-host bounds.
     limits: limits::Limits,
+    /// The address rule of `--deny-private-networks`.
+    guard: Option<guard::Guard>,
 }
 
 impl Fetcher {
     /// Build the shared clients; `concurrency` and `per_host` must be at least 1.
     pub fn new(options: FetchOptions) -> Result<Fetcher, FetchError> {
+        let guard = options
+            .deny_private_networks
+            .then(guard::Guard::private_networks);
+        Fetcher::with_guard(options, guard)
+    }
+
+    /// [`Fetcher::new`] with an explicit address rule.
+    fn with_guard(
+        options: FetchOptions,
+        guard: Option<guard::Guard>,
+    ) -> Result<Fetcher, FetchError> {
         let limits = limits::Limits::new(options.concurrency, options.per_host)?;
         Ok(Fetcher {
             inner: Arc::new(Inner {
-                verified: client::build_client(true)?,
-                insecure: client::build_client(false)?,
+                verified: client::build_client(true, guard)?,
+                insecure: client::build_client(false, guard)?,
                 limits,
+                guard,
             }),
         })
     }
@@ -148,6 +167,9 @@ impl Fetcher {
                 url.scheme()
             )));
         }
+        if let Some(guard) = &self.inner.guard {
+            guard.check_url(url)?;
+        }
         let parts = RequestParts::of(target)?;
         let client = if target.tls_verify {
             &self.inner.verified
@@ -161,7 +183,14 @@ impl Fetcher {
             let started = Instant::now();
             // Boxed: the request's state is large, and thousands of fetches may be waiting for
             // their slots above; they should not each carry it until it is needed.
-            let request = Box::pin(attempt(client, target, url, &parts, within));
+            let request = Box::pin(attempt(
+                client,
+                target,
+                url,
+                &parts,
+                within,
+                self.inner.guard,
+            ));
             let outcome = tokio::time::timeout(target.timeout, request)
                 .await
                 .unwrap_or(Err(FetchError::Timeout(target.timeout)));
@@ -190,6 +219,7 @@ async fn attempt(
     url: &Url,
     parts: &RequestParts,
     within: Option<Within<'_>>,
+    guard: Option<guard::Guard>,
 ) -> Result<Response, FetchError> {
     let mut parts = parts.clone();
     let mut url = url.clone();
@@ -212,6 +242,9 @@ async fn attempt(
             && within.is_none_or(|ok| ok(&hop.url))
         {
             chain.follow(&hop.url)?;
+            if let Some(guard) = &guard {
+                guard.check_url(&hop.url)?;
+            }
             if hop.drop_body {
                 parts.drop_body();
             }

@@ -288,6 +288,26 @@ fn method(ctx: &mut Ctx<'_>, node: &Node) -> Option<reqwest::Method> {
     }
 }
 
+/// The forms a secret takes once it is part of a URL (percent-encoded as in a query or a
+/// path), where they differ from the secret: URLs are printed, and must be redacted too.
+fn url_forms(secret: &str) -> Vec<String> {
+    let Ok(mut url) = Url::parse("http://host/") else {
+        return Vec::new();
+    };
+    url.set_query(Some(secret));
+    let query = url.query().unwrap_or_default().to_string();
+    url.set_query(None);
+    url.set_path(secret);
+    let path = url.path().trim_start_matches('/').to_string();
+    let mut forms = Vec::new();
+    for form in [query, path] {
+        if form != secret && !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
 /// Compile one target; returns it with the position of its name (for duplicate checks).
 fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)> {
     let own_secrets = ctx.secrets.len();
@@ -332,6 +352,11 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
             }
         }
     }
+    if let Some(password) = url.as_ref().and_then(Url::password) {
+        secrets.push(password.to_string());
+    }
+    let encoded: Vec<String> = secrets.iter().flat_map(|s| url_forms(s)).collect();
+    secrets.extend(encoded);
     secrets.retain(|s| s.chars().count() >= 3);
     let mut unique: Vec<String> = Vec::new();
     for s in secrets {

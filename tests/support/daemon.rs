@@ -53,9 +53,12 @@ fn kill(name: &str, pid: u32) {
     assert!(status.success(), "kill -{name} {pid} failed");
 }
 
-/// `http://ADDR` parsed out of the line `status page http://ADDR/ ...`.
+/// `ADDR` parsed out of the line `status page http://ADDR/ ...` (or `https://`).
 fn parse_addr(line: &str) -> Option<SocketAddr> {
-    let rest = line.split("status page http://").nth(1)?;
+    let rest = line.split("status page http").nth(1)?;
+    let rest = rest
+        .strip_prefix("s://")
+        .or_else(|| rest.strip_prefix("://"))?;
     rest.split('/').next()?.parse().ok()
 }
 
@@ -76,8 +79,26 @@ impl Daemon {
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
+        Daemon::launch(args, signal, &[]).await
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables.
+    pub async fn start_with_env<I, S>(args: I, env: &[(&str, &str)]) -> Daemon
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Daemon::launch(args, None, env).await
+    }
+
+    async fn launch<I, S>(args: I, signal: Option<&'static str>, env: &[(&str, &str)]) -> Daemon
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
         let workdir = tempfile::tempdir().unwrap();
         let mut cmd = command();
+        cmd.envs(env.iter().copied());
         cmd.arg("run")
             .args(args.into_iter().map(Into::into))
             .args(["--listen", "127.0.0.1:0", "--state-dir"])
@@ -145,6 +166,11 @@ impl Daemon {
     /// Start the daemon on one spec path (file or folder).
     pub async fn start_on(specs: &Path) -> Daemon {
         Daemon::start([OsString::from("--specs"), specs.as_os_str().to_owned()]).await
+    }
+
+    /// Its state directory.
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.workdir.path().join("state")
     }
 
     /// Its process id.

@@ -1,0 +1,143 @@
+//! Secrets out of text: every occurrence of a secret becomes `***`, and so does the part of a
+//! secret that a shortened quote cut at its `…` (a page text shown as `"auth=Bearer tok-4…"`
+//! would otherwise leak the secret's first characters).
+
+/// The mark quotes use where they cut text (see `evaluate::show`).
+const CUT: char = '…';
+
+/// The shortest piece of a secret next to a cut that is redacted: shorter ones say nothing
+/// about the secret, and would mangle ordinary text.
+const MIN_PIECE: usize = 3;
+
+/// Replace every occurrence of each secret by `***` (longest first), then any piece of at least
+/// three characters of a secret that ends at a `…` (its start) or begins after one (its end).
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut sorted: Vec<&str> = secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if sorted.is_empty() {
+        return text.to_string();
+    }
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in &sorted {
+        if out.contains(s) {
+            out = out.replace(s, "***");
+        }
+    }
+    if out.contains(CUT) {
+        out = redact_cut_pieces(&out, &sorted);
+    }
+    out
+}
+
+/// The `…`-separated parts of `text`, each with the cut-off pieces of secrets at its edges
+/// replaced.
+fn redact_cut_pieces(text: &str, secrets: &[&str]) -> String {
+    let parts: Vec<&str> = text.split(CUT).collect();
+    let last = parts.len() - 1;
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(CUT);
+        }
+        // After a cut, the part may begin with a secret's end; before one, end with its start.
+        let head = if i > 0 {
+            longest_tail_at_start(part, secrets)
+        } else {
+            0
+        };
+        let tail = if i < last {
+            longest_head_at_end(part, secrets)
+        } else {
+            0
+        };
+        if head + tail >= part.len() && (head > 0 || tail > 0) {
+            out.push_str("***");
+            continue;
+        }
+        if head > 0 {
+            out.push_str("***");
+        }
+        out.push_str(&part[head..part.len() - tail]);
+        if tail > 0 {
+            out.push_str("***");
+        }
+    }
+    out
+}
+
+/// Length in bytes of the longest end of a secret (at least [`MIN_PIECE`] characters) that
+/// `part` starts with; 0 if none.
+fn longest_tail_at_start(part: &str, secrets: &[&str]) -> usize {
+    secrets
+        .iter()
+        .flat_map(|s| s.char_indices().map(move |(i, _)| &s[i..]))
+        .filter(|piece| piece.chars().count() >= MIN_PIECE && part.starts_with(piece))
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Length in bytes of the longest start of a secret (at least [`MIN_PIECE`] characters) that
+/// `part` ends with; 0 if none.
+fn longest_head_at_end(part: &str, secrets: &[&str]) -> usize {
+    secrets
+        .iter()
+        .flat_map(|s| {
+            s.char_indices()
+                .map(|(i, _)| i)
+                .skip(1)
+                .chain(std::iter::once(s.len()))
+                .map(move |end| &s[..end])
+        })
+        .filter(|piece| piece.chars().count() >= MIN_PIECE && part.ends_with(piece))
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Vec<String> {
+        vec!["tok-abcdef".into(), "Bearer tok-abcdef".into()]
+    }
+
+    #[test]
+    fn whole_secrets_longest_first() {
+        assert_eq!(
+            redact("auth: Bearer tok-abcdef, again tok-abcdef", &secrets()),
+            "auth: ***, again ***"
+        );
+        assert_eq!(redact("nothing here", &secrets()), "nothing here");
+        assert_eq!(redact("tok-abcdef", &[]), "tok-abcdef");
+    }
+
+    #[test]
+    fn a_secret_cut_by_a_quote_is_redacted_on_both_sides() {
+        assert_eq!(
+            redact("found \"auth=Bearer tok-ab…\"", &secrets()),
+            "found \"auth=***…\""
+        );
+        assert_eq!(
+            redact("found \"…bcdef and more…\"", &secrets()),
+            "found \"…*** and more…\""
+        );
+        // A part that is nothing but pieces of secrets.
+        assert_eq!(redact("\"…cdef…\"", &secrets()), "\"…***…\"");
+        // Short pieces and pieces not at a cut stay.
+        assert_eq!(redact("\"to…\" tok-a", &secrets()), "\"to…\" tok-a");
+        assert_eq!(redact("…", &secrets()), "…");
+    }
+
+    #[test]
+    fn multibyte_secrets_are_cut_on_char_boundaries() {
+        let s = vec!["pässwörd".to_string()];
+        assert_eq!(redact("x=päss…", &s), "x=***…");
+        assert_eq!(redact("…wörd!", &s), "…***!");
+    }
+}
