@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use scraper::Html;
 
+use super::dom;
 use super::html::View;
 use super::stream::{self, Found, Query};
 use crate::model::{CssSelector, Expect, Extract, ExtractSource};
@@ -67,14 +68,15 @@ enum Parsed {
 }
 
 impl Markup {
-    /// Parse `text` for `expect.html`, the CSS `extract`s and `follow`'s links.
+    /// Parse `text` for `expect.html`, the CSS `extract`s and `follow`'s links; a page the DOM
+    /// path refuses (nested too deep) is the reason why.
     pub fn parse(
         text: &str,
         expect: &Expect,
         extract: &[Extract],
         follow: Option<&CssSelector>,
         engine: Engine,
-    ) -> Markup {
+    ) -> Result<Markup, String> {
         let mut markup = Markup {
             parsed: Parsed::None,
             path: HtmlPath::Dom(None),
@@ -147,11 +149,11 @@ impl Markup {
             }
             (Some(Err(why)), Engine::Stream) => markup.path = HtmlPath::Refused(why),
             (tried, _) => {
-                markup.parsed = Parsed::Dom(Box::new(Html::parse_document(text)));
+                markup.parsed = Parsed::Dom(Box::new(dom::parse(text)?));
                 markup.path = HtmlPath::Dom(tried.and_then(Result::err));
             }
         }
-        markup
+        Ok(markup)
     }
 
     /// Where the answers of `expect.html[i]` are (`None` when refused).

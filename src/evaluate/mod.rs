@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 mod body;
 pub mod check;
+mod dom;
 mod extract;
 pub mod html;
 mod http;
@@ -136,13 +137,22 @@ fn evaluate_at(
     let Some(text) = text else {
         return ev;
     };
-    let markup =
-        needs_html.then(|| Markup::parse(&text, expect, extract, options.follow, options.engine));
+    let markup = if needs_html {
+        match Markup::parse(&text, expect, extract, options.follow, options.engine) {
+            Ok(markup) => Some(markup),
+            Err(e) => {
+                ev.error = Some(e);
+                None
+            }
+        }
+    } else {
+        None
+    };
     let json = if needs_json {
         match serde_json::from_str::<Value>(&text) {
             Ok(v) => Some(v),
             Err(e) => {
-                ev.error = Some(format!("undecodable body: invalid JSON: {e}"));
+                ev.error = Some(json_error(&e));
                 None
             }
         }
@@ -177,6 +187,16 @@ fn evaluate_at(
         }
     }
     ev
+}
+
+/// Why a body is not JSON. serde_json stops at 128 levels of nesting (its recursion limit, which
+/// keeps a hostile document from overflowing the stack); say so in words.
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.strip_prefix("recursion limit exceeded") {
+        Some(at) => format!("undecodable body: invalid JSON: nested deeper than 128 levels{at}"),
+        None => format!("undecodable body: invalid JSON: {text}"),
+    }
 }
 
 /// The first failing item of a `match: all`/`any` assertion, and how many failed.

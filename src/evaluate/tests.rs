@@ -151,6 +151,49 @@ fn malformed_json_is_an_error_and_html_still_runs() {
 }
 
 #[test]
+fn documents_nested_too_deep_are_errors_not_crashes() {
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let expect = Expect {
+        json: vec![json_equals("$[0]", json!([]))],
+        ..Expect::default()
+    };
+    let ev = evaluate(
+        &expect,
+        &[],
+        &response(200, "application/json", deep_json.as_bytes()),
+    );
+    assert_eq!(
+        ev.error.as_deref(),
+        Some("undecodable body: invalid JSON: nested deeper than 128 levels at line 1 column 128")
+    );
+
+    // Both HTML paths: well-formed (streamable) and without end tags (the DOM).
+    let closed = format!(
+        "<!doctype html><html><body>{}<p>x</p>{}</body></html>",
+        "<div>".repeat(100_000),
+        "</div>".repeat(100_000)
+    );
+    let open = "<div>".repeat(100_000);
+    let expect = Expect {
+        html: vec![html_count("div", 1)],
+        ..Expect::default()
+    };
+    for page in [closed, open] {
+        let started = std::time::Instant::now();
+        let ev = evaluate(&expect, &[], &response(200, "text/html", page.as_bytes()));
+        assert_eq!(
+            ev.error.as_deref(),
+            Some("undecodable body: HTML nested deeper than 512 elements")
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
 fn json_assertions_and_extracts_share_one_parse() {
     let expect = Expect {
         json: vec![

@@ -236,7 +236,40 @@ pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
         }
         current = e.source();
     }
-    strip_os_error(&last)
+    reword(&strip_os_error(&last))
+}
+
+/// hyper's and h2's messages that do not say what happened in a person's terms, by prefix, and
+/// what to say instead (the rest of the message follows).
+const REWORDED: &[(&str, &str)] = &[
+    (
+        "message head is too large",
+        "response headers too large (more than 408 KiB or 100 fields)",
+    ),
+    (
+        "stream error received: ",
+        "HTTP/2 stream reset by the server: ",
+    ),
+    (
+        "connection error received: ",
+        "HTTP/2 GOAWAY from the server: ",
+    ),
+    (
+        "connection error detected: ",
+        "HTTP/2 protocol error by the server: ",
+    ),
+    (
+        "stream error detected: ",
+        "HTTP/2 protocol error by the server: ",
+    ),
+];
+
+/// `text` in words a person can act on (see [`REWORDED`]).
+fn reword(text: &str) -> String {
+    REWORDED
+        .iter()
+        .find_map(|(from, to)| text.strip_prefix(from).map(|rest| format!("{to}{rest}")))
+        .unwrap_or_else(|| text.to_string())
 }
 
 /// `Connection refused (os error 111)` -> `Connection refused`.
@@ -294,6 +327,27 @@ mod tests {
             FetchError::Tls("invalid peer certificate: UnknownIssuer".into()).to_string(),
             "TLS: invalid peer certificate: UnknownIssuer"
         );
+    }
+
+    #[test]
+    fn cryptic_protocol_messages_are_reworded() {
+        assert_eq!(
+            reword("message head is too large"),
+            "response headers too large (more than 408 KiB or 100 fields)"
+        );
+        assert_eq!(
+            reword("stream error received: unexpected internal error encountered"),
+            "HTTP/2 stream reset by the server: unexpected internal error encountered"
+        );
+        assert_eq!(
+            reword("connection error received: unspecific protocol error detected (b\"bye\")"),
+            "HTTP/2 GOAWAY from the server: unspecific protocol error detected (b\"bye\")"
+        );
+        assert_eq!(
+            reword("connection error detected: frame with invalid size"),
+            "HTTP/2 protocol error by the server: frame with invalid size"
+        );
+        assert_eq!(reword("connection refused"), "connection refused");
     }
 
     #[test]

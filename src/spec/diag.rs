@@ -33,12 +33,21 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// `FILE:LINE:COLUMN: message` on one line: control characters in the message (a key or
+    /// value quoted from the file may hold line breaks) are shown escaped, as `\n`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.message.contains(char::is_control) {
+            return f.write_str(&self.message);
+        }
+        for c in self.message.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -83,6 +83,11 @@ impl Node {
     }
 }
 
+/// Deepest nesting of lists and maps in a file. A spec needs about 10 levels (a check's
+/// `one_of` list inside an `attr` of an `html` item of a target); a request's `json` body or an
+/// `equals` value may nest more, but never this deep.
+pub const MAX_DEPTH: usize = 32;
+
 /// Parse one file. Errors abort the file and are positioned.
 pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
     let mut options = serde_saphyr::Options::default();
@@ -93,6 +98,10 @@ pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
     let mut budget = options.budget.clone().unwrap_or_default();
     budget.max_events = budget.max_events.max(text.len());
     budget.max_nodes = budget.max_nodes.max(text.len() / 2);
+    // Each level of nesting costs the recursive deserializer stack (about 32 KiB in a debug
+    // build), so the default of 64 levels overflowed a 2 MiB thread; no valid file comes near.
+    budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
     options.budget = Some(budget);
     match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options) {
         Ok(Some(s)) => Ok(Node {
@@ -128,6 +137,10 @@ fn clean_message(raw: &str) -> String {
     let msg = msg.trim_end_matches(['.', ':', ' ']).to_string();
     if msg.contains("multiple YAML documents") {
         return "invalid YAML: a spec file holds one YAML document, found several (`---`)".into();
+    }
+    // The budget's depth and the parser's own nesting limits ("recursion limit").
+    if msg.contains("budget breached: Depth") || msg.contains("recursion limit exceeded") {
+        return format!("invalid YAML: lists and maps nested deeper than {MAX_DEPTH} levels");
     }
     if msg.contains("budget breached") {
         return format!(

@@ -289,7 +289,12 @@ pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str
         ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
             let mut st = s.borrow_mut();
             st.start(el, &s);
-            Ok(())
+            // Handed over: stop reading (the tracker's checks cost up to the nesting depth per
+            // tag, so a deep page must not be read to its end here).
+            match st.tracker.hand_over {
+                Some(why) => Err(why.into()),
+                None => Ok(()),
+            }
         }),
     ));
     for (qi, q) in queries.iter().enumerate() {
@@ -307,7 +312,11 @@ pub fn run(html: &str, queries: &[Query<'_>]) -> Result<Vec<Found>, &'static str
         .write(html.as_bytes())
         .and_then(|()| rewriter.end());
     if written.is_err() {
-        return Err("the streaming parser gave up");
+        return Err(state
+            .borrow()
+            .tracker
+            .hand_over
+            .unwrap_or("the streaming parser gave up"));
     }
     let state = Rc::try_unwrap(state)
         .map_err(|_| "internal: handlers still hold the state")?

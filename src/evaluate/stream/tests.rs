@@ -128,3 +128,18 @@ fn entities_in_tested_attributes_hand_over() {
 fn end_tags_are_counted() {
     assert_eq!(end_tags("</p></P ></pre></p/><p></ x></3"), 4);
 }
+
+#[test]
+fn a_deep_page_is_handed_over_without_reading_it_all() {
+    let page = format!(
+        "<!doctype html><html><head></head><body>{}{}</body></html>",
+        "<div>".repeat(200_000),
+        "</div>".repeat(200_000)
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        stream(&page, &[("div", false, &[])]),
+        Err("elements nested too deep")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

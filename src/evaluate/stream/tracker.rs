@@ -20,6 +20,12 @@ const HEADING: u8 = 8;
 /// Elements the parser splits when nested in themselves.
 const NO_SELF_NESTING: u8 = 16;
 
+/// Deepest nesting streamed. Deeper pages go to the DOM path, which refuses them past
+/// [`MAX_OPEN_ELEMENTS`](crate::evaluate::dom::MAX_OPEN_ELEMENTS) (counting the document,
+/// `<head>` and, for a fragment, the implied `<html>` and `<body>`: hence the margin, so that a
+/// page streamed here is never one the DOM path would refuse).
+const MAX_DEPTH: usize = crate::evaluate::dom::MAX_OPEN_ELEMENTS - 8;
+
 /// What the tree builder does specially with an element, as flags.
 fn kind(name: &str) -> u8 {
     match name {
@@ -141,6 +147,9 @@ impl Tracker {
         }
         if self_closing && !void {
             self.fail("a self-closed non-void element");
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail("elements nested too deep");
         }
         self.skeleton(name, kind);
         if kind & CLOSES_P != 0 && self.is_open("p") {
@@ -295,6 +304,17 @@ mod tests {
             let got = run(doc).unwrap_or_default();
             assert!(got.contains(why), "{doc:?}: {got:?}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_hands_over() {
+        let nest = |depth: usize| {
+            let mut doc = vec!["div"; depth];
+            doc.extend(vec!["/div"; depth]);
+            run(&doc)
+        };
+        assert_eq!(nest(MAX_DEPTH), None);
+        assert_eq!(nest(MAX_DEPTH + 1), Some("elements nested too deep"));
     }
 
     #[test]
