@@ -12,9 +12,16 @@
 //!    CSS selectors, JSON via JSONPath, TLS) and extracts values.
 //! 5. [`result`] holds the verdicts, which [`report`] renders for people and machines.
 //!
+//! With `--shard I/N`, [`shard`] picks the targets this process checks out of the whole
+//! configuration (a stable hash of `spec/target`, then a jump consistent hash).
+//!
+//! [`schema`] turns the same key tables that [`spec`] walks into the JSON Schema of spec and
+//! alert files that editors use (`dcrawl schema`).
+//!
 //! [`demo`] serves a small built-in shop used by `dcrawl demo` and the tests.
 
 pub mod alert;
+pub mod cli;
 pub mod config;
 pub mod crawl;
 pub mod daemon;
@@ -28,5 +35,7 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scheduler;
+pub mod schema;
 pub mod server;
+pub mod shard;
 pub mod spec;

@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser as _;
+use dcrawl::cli::{AlertCommand, Cli, Command, Format, LogFormat, SchemaOf};
 use dcrawl::config::Loaded;
 use dcrawl::daemon::{self, RunOptions};
-use dcrawl::fetch::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST, FetchOptions, Fetcher};
+use dcrawl::fetch::{FetchOptions, Fetcher};
 use dcrawl::model::{Config, Target};
 use dcrawl::report::{self, Summary};
+use dcrawl::shard::Shard;
 use dcrawl::spec::{self, Diagnostics};
 
 /// mimalloc instead of the system allocator: evaluating thousands of 40 KB pages a second is
@@ -25,143 +27,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const EXIT_OK: u8 = 0;
 const EXIT_CHECK_FAILED: u8 = 1;
 const EXIT_INVALID: u8 = 2;
-
-#[derive(Parser)]
-#[command(
-    name = "dcrawl",
-    version,
-    about = "Declarative application-level monitoring crawler"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Load and validate spec and alert files; print every error as FILE:LINE:COLUMN.
-    Validate {
-        /// Spec file or folder (repeatable).
-        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
-        specs: Vec<PathBuf>,
-        /// Alert routing file or folder (repeatable) [default: alerts, skipped when absent].
-        #[arg(long = "alerts", value_name = "PATH")]
-        alerts: Vec<PathBuf>,
-    },
-    /// Run every target once and report; exit 1 if any check failed.
-    Check {
-        /// Spec file or folder (repeatable).
-        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
-        specs: Vec<PathBuf>,
-        /// Only the spec with this name.
-        #[arg(long, value_name = "NAME")]
-        spec: Option<String>,
-        /// Only targets with this name.
-        #[arg(long, value_name = "NAME")]
-        target: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        #[command(flatten)]
-        limits: Limits,
-    },
-    /// Run the daemon: every target on its schedule, metrics, status page, hot reload.
-    Run {
-        /// Spec file or folder (repeatable).
-        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
-        specs: Vec<PathBuf>,
-        /// Alert routing file or folder (repeatable) [default: alerts, skipped when absent].
-        #[arg(long = "alerts", value_name = "PATH")]
-        alerts: Vec<PathBuf>,
-        /// Address of the HTTP endpoints (/, /metrics, /api/v1/status, /healthz).
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
-        listen: SocketAddr,
-        /// Directory for persistent state.
-        #[arg(long = "state-dir", value_name = "DIR", default_value = ".dcrawl")]
-        state_dir: PathBuf,
-        /// Public URL of this instance's status page, used in alert links.
-        #[arg(long = "external-url", value_name = "URL")]
-        external_url: Option<String>,
-        /// Log format on stderr.
-        #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
-        log_format: LogFormat,
-        #[command(flatten)]
-        limits: Limits,
-    },
-    /// Alert channel tools.
-    Alert {
-        #[command(subcommand)]
-        command: AlertCommand,
-    },
-    /// Start the built-in demo shop and run the daemon against it with bundled specs.
-    Demo {
-        /// Address of the status page and metrics.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
-        listen: SocketAddr,
-        /// Check the shop once, print the results and exit instead of running the daemon.
-        #[arg(long)]
-        once: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum AlertCommand {
-    /// Send a test notification through a channel and report whether its receiver accepted it.
-    Test {
-        /// The channel's name.
-        #[arg(long, value_name = "NAME")]
-        channel: String,
-        /// Alert routing file or folder (repeatable) [default: alerts].
-        #[arg(long = "alerts", value_name = "PATH")]
-        alerts: Vec<PathBuf>,
-    },
-}
-
-#[derive(clap::Args)]
-struct Limits {
-    /// Requests in flight in all.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = positive)]
-    concurrency: usize,
-    /// Requests in flight per host.
-    #[arg(long = "per-host", value_name = "N", default_value_t = DEFAULT_PER_HOST, value_parser = positive)]
-    per_host: usize,
-    /// Refuse to connect to private, loopback and link-local addresses (checked after DNS,
-    /// on every redirect and crawled page), for specs written by others.
-    #[arg(long = "deny-private-networks", env = "DCRAWL_DENY_PRIVATE_NETWORKS")]
-    deny_private_networks: bool,
-}
-
-impl Limits {
-    fn fetch_options(&self) -> FetchOptions {
-        FetchOptions {
-            concurrency: self.concurrency,
-            per_host: self.per_host,
-            deny_private_networks: self.deny_private_networks,
-        }
-    }
-}
-
-/// A whole number of at least 1.
-fn positive(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "expected a whole number of at least 1, found {s:?}"
-        )),
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -216,25 +81,28 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Validate { specs, alerts } => Ok(validate(&specs, &alerts)),
+        Command::Validate { specs, alerts, web } => Ok(validate(&specs, &alerts, web)),
         Command::Check {
             specs,
             spec,
             target,
             format,
+            shard,
             limits,
         } => {
             let config = match spec::load_paths(&specs, &spec::process_env) {
                 Ok(c) => c,
                 Err(d) => return Ok(print_diagnostics(&d)),
             };
-            let targets = match select(&config, spec.as_deref(), target.as_deref()) {
+            let mut targets = match select(&config, spec.as_deref(), target.as_deref()) {
                 Ok(t) => t,
                 Err(msg) => {
                     eprintln!("dcrawl: {msg}");
                     return Ok(EXIT_INVALID);
                 }
             };
+            let shard = shard.unwrap_or_default();
+            targets.retain(|t| shard.owns(&t.spec, &t.name));
             runtime()?.block_on(check(targets, limits.fetch_options(), format))
         }
         Command::Run {
@@ -244,6 +112,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             state_dir,
             external_url,
             log_format: _,
+            web_config,
+            shard,
             limits,
         } => {
             let default_alerts = [PathBuf::from(dcrawl::config::DEFAULT_ALERTS)];
@@ -264,6 +134,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .collect(),
                 fetch: limits.fetch_options(),
                 shutdown_grace: daemon::DEFAULT_SHUTDOWN_GRACE,
+                web_config,
+                shard: shard.unwrap_or_default(),
             };
             let loader: daemon::Loader =
                 Box::new(move || dcrawl::config::load_files(&specs, &alerts, &spec::process_env));
@@ -273,7 +145,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             command: AlertCommand::Test { channel, alerts },
         } => runtime()?.block_on(alert_test(&channel, &alerts)),
         Command::Demo { listen, once } => runtime()?.block_on(demo(listen, once)),
+        Command::Schema { of, out } => schema(of, out),
     }
+}
+
+/// Print one schema, or write both into `out`.
+fn schema(of: SchemaOf, out: Option<PathBuf>) -> anyhow::Result<u8> {
+    use dcrawl::schema::{self, Format};
+    let format = match of {
+        SchemaOf::Spec => Format::Spec,
+        SchemaOf::Alerts => Format::Alerts,
+    };
+    match out {
+        Some(dir) => schema::write_all(&dir)?
+            .iter()
+            .for_each(|p| println!("wrote {}", p.display())),
+        None => schema::print(format).context("cannot write the schema to stdout")?,
+    }
+    Ok(EXIT_OK)
 }
 
 fn print_diagnostics(d: &Diagnostics) -> u8 {
@@ -286,8 +175,10 @@ fn print_diagnostics(d: &Diagnostics) -> u8 {
     EXIT_INVALID
 }
 
-fn validate(specs: &[PathBuf], alerts: &[PathBuf]) -> u8 {
-    match dcrawl::config::load_files(specs, alerts, &spec::process_env) {
+fn validate(specs: &[PathBuf], alerts: &[PathBuf], web: Option<PathBuf>) -> u8 {
+    let web = dcrawl::server::web_config::load_optional(web.as_deref(), &spec::process_env);
+    let loaded = dcrawl::config::load_files(specs, alerts, &spec::process_env);
+    match web.err().unwrap_or_default().combine(loaded) {
         Ok(Loaded {
             specs: config,
             alerts,
@@ -427,8 +318,8 @@ async fn alert_test(name: &str, alerts: &[PathBuf]) -> anyhow::Result<u8> {
 
 /// Run the daemon until SIGINT/SIGTERM; an invalid initial configuration exits 2.
 async fn serve(options: RunOptions, loader: daemon::Loader) -> anyhow::Result<u8> {
-    match daemon::run(options, loader, daemon::shutdown_signal(), |addr| {
-        tracing::info!("status page http://{addr}/  metrics http://{addr}/metrics");
+    match daemon::run(options, loader, daemon::shutdown_signal(), |base| {
+        tracing::info!("status page {base}/  metrics {base}/metrics");
     })
     .await
     {
@@ -477,18 +368,20 @@ async fn demo(listen: SocketAddr, once: bool) -> anyhow::Result<u8> {
         watch: Vec::new(),
         fetch: FetchOptions::default(),
         shutdown_grace: daemon::DEFAULT_SHUTDOWN_GRACE,
+        web_config: None,
+        shard: Shard::WHOLE,
     };
     let loader: daemon::Loader = Box::new(move || {
         let specs = spec::load_sources(&sources, &|_| None)?;
         let alerts = dcrawl::alert::config::load_sources(&alert_sources, &|_| None)?;
         Ok(Loaded { specs, alerts })
     });
-    let result = daemon::run(options, loader, daemon::shutdown_signal(), |addr| {
+    let result = daemon::run(options, loader, daemon::shutdown_signal(), |base| {
         println!(
             "\nThe daemon now checks the shop on the bundled schedules; its API health breaks for one\n\
              minute in every five and recovers. Alerts go to the demo's webhook receiver, which\n\
-             prints them here.\n\n  status page  http://{addr}/\n  metrics      \
-             http://{addr}/metrics\n  status API   http://{addr}/api/v1/status\n\nPress Ctrl-C to stop."
+             prints them here.\n\n  status page  {base}/\n  metrics      \
+             {base}/metrics\n  status API   {base}/api/v1/status\n\nPress Ctrl-C to stop."
         );
     })
     .await;

@@ -65,6 +65,12 @@ struct VersionLabels {
     version: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShardLabels {
+    index: String,
+    count: String,
+}
+
 /// Label values a target has used, so that its series can be removed with it.
 #[derive(Debug, Default)]
 struct Seen {
@@ -97,6 +103,8 @@ pub struct Metrics {
     config_reload_success: Gauge,
     config_reload_timestamp: FloatGauge,
     targets: Gauge,
+    /// `dcrawl_shard{index,count}`: one series, 1, naming this process's shard.
+    shard: Family<ShardLabels, Gauge>,
     schedule_lateness: Histogram,
     /// Series each target has created, keyed by (spec, target).
     seen: Mutex<HashMap<(String, String), Seen>>,
@@ -135,6 +143,7 @@ impl Metrics {
             config_reload_success: Gauge::default(),
             config_reload_timestamp: FloatGauge::default(),
             targets: Gauge::default(),
+            shard: Family::default(),
             schedule_lateness: Histogram::new([
                 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
             ]),
@@ -227,6 +236,12 @@ impl Metrics {
             "Targets this instance checks",
             m.targets.clone(),
         );
+        r.register(
+            "dcrawl_shard",
+            "Always 1; index and count say which shard of the targets this instance checks",
+            m.shard.clone(),
+        );
+        m.set_shard(0, 1);
         r.register(
             "dcrawl_schedule_lateness_seconds",
             "How late scheduled runs started against their due time",
@@ -381,6 +396,17 @@ impl Metrics {
         }
     }
 
+    /// Name this process's shard (`index` of `count`; 0 of 1 when not sharded).
+    pub fn set_shard(&self, index: u32, count: u32) {
+        self.shard.clear();
+        self.shard
+            .get_or_create(&ShardLabels {
+                index: index.to_string(),
+                count: count.to_string(),
+            })
+            .set(1);
+    }
+
     /// Remove every series of a target (it was removed from the configuration).
     pub fn remove_target(&self, spec: &str, target: &str) {
         let t = TargetLabels {
@@ -492,98 +518,4 @@ fn openmetrics_to_text(om: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::result::{Failure, Outcome};
-    use std::time::{Duration, SystemTime};
-
-    fn result(target: &str, outcome: Outcome) -> CheckResult {
-        CheckResult {
-            spec: "shop".into(),
-            target: target.into(),
-            url: "http://127.0.0.1/".into(),
-            outcome,
-            error: None,
-            status: Some(200),
-            duration: Duration::from_millis(42),
-            failures: if outcome == Outcome::Failure {
-                vec![Failure::new("html[0]", "x")]
-            } else {
-                vec![]
-            },
-            extracted: [("products_listed".to_string(), 3.0)].into_iter().collect(),
-            response_size: Some(1234),
-            tls_not_after: Some(1_900_000_000),
-            started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
-            crawl: None,
-        }
-    }
-
-    #[test]
-    fn records_every_target_series_with_contract_names() {
-        let m = Metrics::new();
-        m.record(&result("home", Outcome::Failure));
-        m.record_skipped("shop", "home", 2);
-        m.record_crawl("shop", "home", 5, 1);
-        m.set_alert_firing("shop", "home", true);
-        m.record_notification("ops-hook", true);
-        m.record_reload(true, 7);
-        let text = m.encode_text();
-        for needle in [
-            "dcrawl_check_success{spec=\"shop\",target=\"home\"} 0",
-            "dcrawl_check_duration_seconds_bucket{",
-            "dcrawl_checks_total{spec=\"shop\",target=\"home\",result=\"failure\"} 1",
-            "dcrawl_assertion_failures_total{spec=\"shop\",target=\"home\",assertion=\"html[0]\"} 1",
-            "dcrawl_http_status_code{spec=\"shop\",target=\"home\"} 200",
-            "dcrawl_response_size_bytes{spec=\"shop\",target=\"home\"} 1234",
-            "dcrawl_last_run_timestamp_seconds{spec=\"shop\",target=\"home\"} 1800000000",
-            "dcrawl_tls_cert_expiry_timestamp_seconds{spec=\"shop\",target=\"home\"} 1900000000",
-            "dcrawl_extracted_value{spec=\"shop\",target=\"home\",name=\"products_listed\"} 3",
-            "dcrawl_crawl_pages{spec=\"shop\",target=\"home\",result=\"failed\"} 1",
-            "dcrawl_skipped_runs_total{spec=\"shop\",target=\"home\"} 2",
-            "dcrawl_alert_firing{spec=\"shop\",target=\"home\"} 1",
-            "dcrawl_notifications_total{channel=\"ops-hook\",result=\"sent\"} 1",
-            "dcrawl_notifications_pending 0",
-            "dcrawl_config_reload_success 1",
-            "dcrawl_config_reload_timestamp_seconds ",
-            "dcrawl_targets 7",
-            "dcrawl_build_info{version=\"",
-            "# TYPE dcrawl_checks_total counter",
-            "# HELP dcrawl_checks_total Check runs",
-        ] {
-            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
-        }
-        assert!(!text.contains("# EOF"));
-        let om = m.encode_openmetrics();
-        assert!(om.trim_end().ends_with("# EOF"));
-        assert!(om.contains("# TYPE dcrawl_checks counter"));
-    }
-
-    #[test]
-    fn negotiates_content_type() {
-        let m = Metrics::new();
-        assert_eq!(
-            m.encode_for(Some(
-                "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
-            ))
-            .1,
-            OPENMETRICS_CONTENT_TYPE
-        );
-        assert_eq!(m.encode_for(Some("text/plain")).1, TEXT_CONTENT_TYPE);
-        assert_eq!(m.encode_for(None).1, TEXT_CONTENT_TYPE);
-    }
-
-    #[test]
-    fn removed_target_loses_every_series() {
-        let m = Metrics::new();
-        m.record(&result("home", Outcome::Failure));
-        m.record(&result("other", Outcome::Success));
-        m.record_crawl("shop", "home", 1, 1);
-        m.record_skipped("shop", "home", 1);
-        m.set_alert_firing("shop", "home", false);
-        m.remove_target("shop", "home");
-        let text = m.encode_text();
-        assert!(!text.contains("target=\"home\""), "{text}");
-        assert!(text.contains("target=\"other\""));
-    }
-}
+mod tests;

@@ -223,11 +223,29 @@ fn check_query(
     legend: &str,
     extra_labels: &[&str],
 ) -> Result<(), String> {
+    check_scraped_query(series, expr, legend, extra_labels, &[])
+}
+
+/// Target labels the sharded scrape configs add (prometheus-sharded.yml, the PodMonitor).
+const SHARDED_TARGET_LABELS: &[&str] = &["replica", "shard", "pod", "namespace"];
+
+/// [`check_query`] where the scrape config also sets `scrape_labels` on every series.
+fn check_scraped_query(
+    series: &BTreeMap<String, BTreeSet<String>>,
+    expr: &str,
+    legend: &str,
+    extra_labels: &[&str],
+    scrape_labels: &[&str],
+) -> Result<(), String> {
     let refs = scan(expr)?;
     if refs.selectors.is_empty() {
         return Err(format!("{expr:?} queries no dcrawl metric"));
     }
-    let target_labels: BTreeSet<String> = ["job", "instance"].map(String::from).into();
+    let target_labels: BTreeSet<String> = ["job", "instance"]
+        .iter()
+        .chain(scrape_labels)
+        .map(|l| l.to_string())
+        .collect();
     let mut allowed = target_labels.clone();
     for (metric, matchers) in &refs.selectors {
         let own = if metric == "up" {
@@ -385,6 +403,7 @@ fn dashboard_shows_every_contract_metric() {
         "dcrawl_config_reload_timestamp_seconds",
         "dcrawl_targets",
         "dcrawl_build_info",
+        "dcrawl_shard",
     ] {
         assert!(
             used.contains(family),
@@ -495,6 +514,27 @@ fn rules_use_only_exported_metrics_and_labels() {
     let file = rules();
     for rule in file.groups.iter().flat_map(|g| &g.rules) {
         check_query(&series, &rule.expr, "", &[]).unwrap_or_else(|e| panic!("{}: {e}", rule.alert));
+    }
+}
+
+#[test]
+fn ha_rules_use_only_exported_metrics_and_labels() {
+    let series = series_labels(&exposition());
+    let file: RuleFile =
+        serde_saphyr::from_str(&read("prometheus/rules-ha.yml")).expect("rules-ha.yml parses");
+    let exprs: Vec<&str> = file
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .map(|r| r.expr.as_str())
+        .collect();
+    assert!(!exprs.is_empty());
+    for expr in exprs {
+        check_scraped_query(&series, expr, "", &[], SHARDED_TARGET_LABELS).unwrap();
+        // Without the sharded scrape config's labels the shard rule would be meaningless.
+        if expr.contains("(shard)") {
+            assert!(check_query(&series, expr, "", &[]).is_err(), "{expr}");
+        }
     }
 }
 

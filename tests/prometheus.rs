@@ -10,7 +10,7 @@
 mod daemon_support;
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -70,13 +70,18 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(binary: &PathBuf, scrape: std::net::SocketAddr) -> Prometheus {
+        Prometheus::start_with(binary, &format!("      - targets: ['{scrape}']\n"))
+    }
+
+    /// Scrape the `static_configs` entries `targets` (YAML list items) as job `dcrawl`.
+    fn start_with(binary: &PathBuf, targets: &str) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
             format!(
                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: dcrawl\n    static_configs:\n      - targets: ['{scrape}']\n"
+                 scrape_configs:\n  - job_name: dcrawl\n    static_configs:\n{targets}"
             ),
         )
         .unwrap();
@@ -118,6 +123,18 @@ impl Prometheus {
 
     /// The single value `query` returns now, if it returns exactly one series.
     async fn query_one(&self, http: &reqwest::Client, query: &str) -> Result<f64, String> {
+        match self.query(http, query).await?.as_slice() {
+            [(_, value)] => Ok(*value),
+            other => Err(format!("{query}: {other:?}")),
+        }
+    }
+
+    /// Every series `query` returns now: (its labels, its value).
+    async fn query(
+        &self,
+        http: &reqwest::Client,
+        query: &str,
+    ) -> Result<Vec<(Value, f64)>, String> {
         let url =
             url::Url::parse_with_params(&format!("{}/api/v1/query", self.base), [("query", query)])
                 .unwrap();
@@ -126,12 +143,17 @@ impl Prometheus {
         let doc: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
         let result = doc["data"]["result"]
             .as_array()
-            .filter(|r| r.len() == 1)
             .ok_or_else(|| format!("{query}: {doc}"))?;
-        result[0]["value"][1]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{query}: {doc}"))
+        result
+            .iter()
+            .map(|r| {
+                let value = r["value"][1].as_str().and_then(|v| v.parse().ok());
+                Ok((
+                    r["metric"].clone(),
+                    value.ok_or_else(|| format!("{query}: {doc}"))?,
+                ))
+            })
+            .collect()
     }
 }
 
@@ -261,4 +283,166 @@ async fn prometheus_scrapes_the_verdicts() {
 
     drop(prom);
     d.stop().await;
+}
+
+/// The expression of the first query of the dashboard panel titled `title`, with the
+/// dashboard's variables set to "All".
+fn dashboard_expr(title: &str) -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/grafana/dcrawl-dashboard.json"
+    );
+    let dash: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let panel = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == title)
+        .unwrap_or_else(|| panic!("no panel {title:?}"));
+    let expr = panel["targets"][0]["expr"].as_str().unwrap();
+    expr.replace("$spec", ".*").replace("$target", ".*")
+}
+
+/// The `expr` of alerting rule `alert` in examples/prometheus/`file`.
+fn rule_expr(file: &str, alert: &str) -> String {
+    let path = format!("{}/examples/prometheus/{file}", env!("CARGO_MANIFEST_DIR"));
+    let rules: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let found = rules["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .find(|r| r["alert"] == alert)
+        .unwrap_or_else(|| panic!("no rule {alert} in {file}"));
+    found["expr"].as_str().unwrap().to_string()
+}
+
+/// `{label: value}` of each series -> its value, for comparing query results.
+fn by_label(series: &[(Value, f64)], label: &str) -> BTreeMap<String, f64> {
+    series
+        .iter()
+        .map(|(m, v)| (m[label].as_str().unwrap_or_default().to_string(), *v))
+        .collect()
+}
+
+/// Two shards, each run by two replicas (`--shard I/2`, four processes), scraped by one
+/// Prometheus with the `replica` and `shard` labels of examples/prometheus/prometheus-sharded.yml:
+/// the dashboard and the alerting rules count every target once, not once per replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_and_rules_count_each_target_once_across_shards_and_replicas() {
+    let Some((prometheus, _)) = tools() else {
+        return;
+    };
+    let shop = support::serve(dcrawl::demo::site::router(None)).await;
+    let shop = shop.as_str().trim_end_matches('/');
+    let (good, bad) = (["ok-0", "ok-1", "ok-2", "ok-3"], ["bad-0", "bad-1"]);
+    let mut spec = String::from("name: shop\nschedule: \"@every 1s\"\ntargets:\n");
+    for t in good {
+        spec.push_str(&format!("  - name: {t}\n    url: {shop}/api/health\n"));
+    }
+    for t in bad {
+        spec.push_str(&format!(
+            "  - name: {t}\n    url: {shop}/products/7\n    expect:\n      html:\n        - css: span.price\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_atomic(&dir.path().join("shop.yaml"), &spec);
+    let owned = |i: u32| {
+        let shard = dcrawl::shard::Shard::new(i, 2).unwrap();
+        good.iter()
+            .chain(&bad)
+            .filter(|t| shard.owns("shop", t))
+            .count() as f64
+    };
+    assert!(owned(0) > 0.0 && owned(1) > 0.0, "both shards have targets");
+
+    let mut daemons = Vec::new();
+    let mut targets = String::new();
+    for replica in ["a", "b"] {
+        for shard in 0..2 {
+            let d = Daemon::start([
+                "--specs".into(),
+                dir.path().as_os_str().to_owned(),
+                "--shard".into(),
+                format!("{shard}/2").into(),
+            ])
+            .await;
+            targets.push_str(&format!(
+                "      - targets: ['{}']\n        labels: {{replica: {replica}, shard: '{shard}'}}\n",
+                d.addr
+            ));
+            daemons.push(d);
+        }
+    }
+    let prom = Prometheus::start_with(&prometheus, &targets);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+
+    let per_shard = BTreeMap::from([("0".to_string(), owned(0)), ("1".to_string(), owned(1))]);
+    let replicas = BTreeMap::from([("0".to_string(), 2.0), ("1".to_string(), 2.0)]);
+    let bad_targets: BTreeMap<String, f64> = bad.iter().map(|t| (t.to_string(), 0.0)).collect();
+    let started = Instant::now();
+    loop {
+        let mut wrong = Vec::new();
+        for (title, want) in [
+            ("Targets", 6.0),
+            ("Targets OK", 4.0),
+            ("Targets failing", 2.0),
+        ] {
+            match prom.query_one(&http, &dashboard_expr(title)).await {
+                Ok(v) if v == want => {}
+                other => wrong.push(format!("panel {title}: {other:?}, want {want}")),
+            }
+        }
+        for (query, label, want) in [
+            (dashboard_expr("Targets per shard"), "index", &per_shard),
+            (dashboard_expr("Replicas per shard"), "index", &replicas),
+            (
+                rule_expr("rules.yml", "DcrawlTargetDown"),
+                "target",
+                &bad_targets,
+            ),
+        ] {
+            match prom.query(&http, &query).await {
+                // One series per shard or target: none repeated for each replica.
+                Ok(series) if series.len() == want.len() && by_label(&series, label) == *want => {}
+                other => wrong.push(format!("{query}: {other:?}, want {want:?}")),
+            }
+        }
+        if wrong.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < PROMETHEUS_DEADLINE,
+            "not within {PROMETHEUS_DEADLINE:?}: {wrong:#?}\nPrometheus log:\n{}",
+            prom.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Every shard is up and no HA rule fires while all four agree.
+    let up = prom
+        .query(&http, "max by (shard) (up{job=\"dcrawl\"})")
+        .await
+        .unwrap();
+    assert_eq!(
+        by_label(&up, "shard"),
+        replicas.keys().map(|k| (k.clone(), 1.0)).collect()
+    );
+    for alert in [
+        "DcrawlShardDown",
+        "DcrawlShardCountMismatch",
+        "DcrawlReplicasDisagree",
+    ] {
+        let fired = prom
+            .query(&http, &rule_expr("rules-ha.yml", alert))
+            .await
+            .unwrap();
+        assert!(fired.is_empty(), "{alert}: {fired:?}");
+    }
+    drop(prom);
+    for d in daemons {
+        d.stop().await;
+    }
 }

@@ -27,6 +27,7 @@ use crate::model::{Config, Target};
 use crate::result::CheckResult;
 use crate::runner::check_target;
 use crate::scheduler::{Clock, Timing};
+use crate::shard::{Shard, Share};
 use state::{StatusStore, TargetKey};
 
 /// Default bound on how long shutdown waits for in-flight checks.
@@ -204,6 +205,15 @@ impl Supervisor {
                 },
             );
         }
+    }
+
+    /// Adopt the targets of `shard` in `config` (every shard loads and validates all of it) and
+    /// publish the share to the status page and the API.
+    pub fn apply_shard(&mut self, config: &Config, shard: Shard) -> Share {
+        let (share, kept) = Share::of(shard, config);
+        self.apply(&kept);
+        self.shared.status.set_share(share);
+        share
     }
 
     /// Stop scheduling; wait up to `grace` for in-flight checks to finish.

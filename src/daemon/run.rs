@@ -16,6 +16,7 @@ use crate::config::Loaded;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
 use crate::scheduler::Clock;
+use crate::shard::Shard;
 
 /// Loads the configuration (from files, or bundled sources for the demo).
 pub type Loader = Box<dyn Fn() -> Result<Loaded, crate::spec::Diagnostics> + Send + Sync>;
@@ -34,6 +35,11 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Public URL of the status page, for links in notifications.
     pub external_url: Option<String>,
+    /// The web config file (TLS, credentials, limits of the endpoints); `None`: plain HTTP,
+    /// open, default limits. Read once at start.
+    pub web_config: Option<PathBuf>,
+    /// The shard of the targets this process checks ([`Shard::WHOLE`]: all of them).
+    pub shard: Shard,
 }
 
 /// Why the daemon could not run.
@@ -63,17 +69,25 @@ pub enum RunError {
 
 /// Run the daemon until `shutdown` resolves: load, serve the endpoints, schedule every target,
 /// alert, reload on SIGHUP or file changes (keeping the old configuration when the new one is
-/// invalid), then stop gracefully. `on_ready` gets the bound address once everything runs.
+/// invalid), then stop gracefully. `on_ready` gets the endpoints' base URL
+/// (`http://ADDR` or `https://ADDR`) once everything runs.
 pub async fn run(
     options: RunOptions,
     load: Loader,
     shutdown: impl std::future::Future<Output = ()>,
-    on_ready: impl FnOnce(std::net::SocketAddr),
+    on_ready: impl FnOnce(&str),
 ) -> Result<(), RunError> {
     // Watch and listen for SIGHUP before loading: an edit or a SIGHUP during startup is not
     // lost, and SIGHUP never hits its default action (terminate) once the daemon is ready.
     let mut triggers = reload::triggers(&options.watch);
-    let loaded = load().map_err(RunError::Config)?;
+    // The web config's problems and the specs' and alerts' are reported together.
+    let web = crate::server::web_config::load_optional(
+        options.web_config.as_deref(),
+        &crate::spec::process_env,
+    );
+    let web_problems = web.as_ref().err().cloned().unwrap_or_default();
+    let loaded = web_problems.combine(load()).map_err(RunError::Config)?;
+    let web = web.map_err(RunError::Config)?;
     let metrics = Arc::new(Metrics::new());
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
     let store = Arc::new(Store::open(&options.state_dir)?);
@@ -95,8 +109,12 @@ pub async fn run(
         Some(engine.clone()),
     );
     let mut supervisor = Supervisor::new(Arc::clone(&shared));
-    supervisor.apply(&loaded.specs);
+    let share = supervisor.apply_shard(&loaded.specs, options.shard);
+    metrics.set_shard(options.shard.index(), options.shard.count());
     metrics.record_reload(true, supervisor.len());
+    if options.shard.count() > 1 {
+        tracing::info!("{share}");
+    }
     tracing::info!(
         specs = loaded.specs.specs.len(),
         targets = supervisor.len(),
@@ -117,9 +135,12 @@ pub async fn run(
         source,
     })?;
     let (server_stop, server_stop_rx) = watch::channel(false);
+    let base = format!("{}://{addr}", web.scheme());
+    let (tls, auth) = (web.tls.is_some(), !web.auth.is_open());
     let server = tokio::spawn(crate::server::serve(
         listener,
         Arc::clone(&shared),
+        web,
         server_stop_rx,
     ));
     let heartbeat = {
@@ -134,8 +155,8 @@ pub async fn run(
             }
         })
     };
-    tracing::info!(%addr, "serving /, /metrics, /api/v1/status and /healthz");
-    on_ready(addr);
+    tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status and /healthz");
+    on_ready(&base);
 
     tokio::pin!(shutdown);
     loop {
@@ -145,8 +166,11 @@ pub async fn run(
                 match load() {
                     Ok(loaded) => {
                         engine.set_config(loaded.alerts.clone());
-                        supervisor.apply(&loaded.specs);
+                        let share = supervisor.apply_shard(&loaded.specs, options.shard);
                         metrics.record_reload(true, supervisor.len());
+                        if options.shard.count() > 1 {
+                            tracing::info!(reason, "{share}");
+                        }
                         tracing::info!(reason, specs = loaded.specs.specs.len(), targets = supervisor.len(), channels = loaded.alerts.channels.len(), routes = loaded.alerts.routes.len(), "configuration reloaded");
                     }
                     Err(diagnostics) => {

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Config;
 use crate::result::{CheckResult, Outcome};
+use crate::shard::Share;
 
 /// How many past outcomes each target keeps for the history strip.
 pub const HISTORY_LEN: usize = 30;
@@ -61,6 +62,8 @@ pub struct StatusStore {
     targets: RwLock<BTreeMap<TargetKey, TargetState>>,
     /// Spec order and labels of the running configuration: (spec, labels, target names).
     layout: RwLock<Vec<SpecLayout>>,
+    /// Which shard this process is and how many targets it took (0/1 and all when unsharded).
+    share: RwLock<Share>,
 }
 
 impl StatusStore {
@@ -96,6 +99,16 @@ impl StatusStore {
             })
             .collect();
         *self.layout.write().unwrap_or_else(|p| p.into_inner()) = layout;
+    }
+
+    /// Set this process's share of the targets (at start and every reload).
+    pub fn set_share(&self, share: Share) {
+        *self.share.write().unwrap_or_else(|p| p.into_inner()) = share;
+    }
+
+    /// This process's share of the targets.
+    pub fn share(&self) -> Share {
+        *self.share.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Record a finished run.

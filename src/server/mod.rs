@@ -1,8 +1,16 @@
 //! The HTTP endpoints of `run` and `demo` (CONTRACT §5): `/metrics`, `/`, `/api/v1/status`,
 //! `/healthz`.
+//!
+//! How they are served comes from the web config ([`web_config`]): optional TLS ([`tls`]),
+//! optional credentials ([`auth`]) and, always, bounds on slow and numerous clients
+//! ([`listen`]).
 
+pub mod auth;
+pub mod listen;
 pub mod page;
 pub mod status;
+pub mod tls;
+pub mod web_config;
 
 use std::sync::Arc;
 
@@ -30,7 +38,8 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn api_status(State(shared): State<Arc<Shared>>) -> Response {
-    let doc = status::document(&shared.status.snapshot(), chrono::Utc::now());
+    let status = &shared.status;
+    let doc = status::document(&status.snapshot(), status.share(), chrono::Utc::now());
     (
         [(header::CONTENT_TYPE, "application/json")],
         doc.to_string(),
@@ -39,7 +48,8 @@ async fn api_status(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn index(State(shared): State<Arc<Shared>>) -> Response {
-    match page::render(&shared.status.snapshot(), chrono::Utc::now()) {
+    let status = &shared.status;
+    match page::render(&status.snapshot(), status.share(), chrono::Utc::now()) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "status page failed to render");
@@ -62,23 +72,23 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Serve until `stop` turns true.
+/// Serve the endpoints as `web` says (TLS, credentials, limits) until `stop` turns true.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    web: web_config::WebConfig,
+    stop: watch::Receiver<bool>,
 ) {
-    let shutdown = async move {
-        while !*stop.borrow() {
-            if stop.changed().await.is_err() {
-                return;
-            }
-        }
-    };
-    if let Err(e) = axum::serve(listener, router(shared))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!(error = %e, "HTTP server stopped");
+    let mut routes = router(shared);
+    if !web.auth.is_open() {
+        routes = routes.layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&web.auth),
+            auth::require,
+        ));
     }
+    let tls = web
+        .tls
+        .as_ref()
+        .map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)));
+    listen::serve(listener, routes, tls, web.limits, stop).await;
 }

@@ -10,6 +10,7 @@ use crate::daemon::state::{SpecState, TargetState};
 use crate::report::format_number;
 use crate::report::text::format_duration;
 use crate::result::Outcome;
+use crate::shard::Share;
 
 const TEMPLATE: &str = include_str!("status.html");
 
@@ -24,6 +25,8 @@ struct PageView {
     ok: usize,
     failing: usize,
     pending: usize,
+    /// "shard 1/3: 997 of 3000 targets" when sharded.
+    shard: Option<String>,
     specs: Vec<SpecView>,
 }
 
@@ -144,9 +147,10 @@ fn is_failing(t: &TargetView) -> bool {
     t.class == "fail" || t.class == "error"
 }
 
-/// Render the page.
+/// Render the page of this shard's specs and targets.
 pub fn render(
     specs: &[(String, SpecState)],
+    share: Share,
     now: DateTime<Utc>,
 ) -> Result<String, minijinja::Error> {
     let mut views: Vec<SpecView> = specs
@@ -190,6 +194,7 @@ pub fn render(
         ok,
         failing,
         pending,
+        shard: (share.shard.count() > 1).then(|| share.to_string()),
         specs: views,
     };
     let mut env = minijinja::Environment::new();

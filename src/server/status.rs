@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::daemon::state::{SpecState, TargetState};
 use crate::report::json::{CrawlJson, PageJson, number_value};
 use crate::result::{CrawlReport, Outcome};
+use crate::shard::Share;
 
 fn rfc3339(t: std::time::SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -44,8 +45,8 @@ fn crawl_json(c: &CrawlReport) -> Value {
     doc
 }
 
-/// The whole status document.
-pub fn document(specs: &[(String, SpecState)], now: DateTime<Utc>) -> Value {
+/// The whole status document: this shard's specs and targets (all of them when unsharded).
+pub fn document(specs: &[(String, SpecState)], share: Share, now: DateTime<Utc>) -> Value {
     let mut counts = [0usize; 4];
     for (_, spec) in specs {
         for (_, t) in &spec.targets {
@@ -61,6 +62,7 @@ pub fn document(specs: &[(String, SpecState)], now: DateTime<Utc>) -> Value {
     json!({
         "generated_at": now.to_rfc3339_opts(SecondsFormat::Millis, true),
         "summary": {"success": counts[0], "failure": counts[1], "error": counts[2], "pending": counts[3]},
+        "shard": {"index": share.shard.index(), "count": share.shard.count(), "targets": share.owned, "targets_total": share.total},
         "specs": specs.iter().map(|(name, spec)| json!({
             "name": name,
             "labels": spec.labels,

@@ -94,6 +94,10 @@ pub fn load_paths(paths: &[PathBuf], env: EnvLookup<'_>) -> Result<Config, Diagn
 pub(crate) const MAX_DIR_DEPTH: usize = 32;
 
 /// Collect `*.yaml`/`*.yml` files under `dir` (paths keep the user's prefix: `specs/a/b.yaml`).
+///
+/// Entries whose name starts with `.` are skipped: a Kubernetes ConfigMap volume holds each file
+/// three times (`shop.yaml` -> `..data/shop.yaml` -> `..2025_01_01_.../shop.yaml`), and editors
+/// leave hidden swap and backup files.
 pub(crate) fn collect_dir(
     dir: &Path,
     depth: usize,
@@ -109,6 +113,9 @@ pub(crate) fn collect_dir(
         }
     };
     for entry in entries.flatten() {
+        if entry.file_name().as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
         let path = entry.path();
         let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
         if is_dir {
@@ -178,5 +185,30 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<Config, Di
     } else {
         diags.sort();
         Err(diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder laid out like a Kubernetes ConfigMap volume: the visible file is a symlink
+    /// through `..data` into a hidden timestamped folder.
+    #[cfg(unix)]
+    #[test]
+    fn a_configmap_volume_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let stamped = dir.path().join("..2025_01_01_00_00_00.000000001");
+        std::fs::create_dir(&stamped).unwrap();
+        std::fs::write(stamped.join("shop.yaml"), "name: shop\n").unwrap();
+        let link =
+            |to: &str, at: &str| std::os::unix::fs::symlink(to, dir.path().join(at)).unwrap();
+        link("..2025_01_01_00_00_00.000000001", "..data");
+        link("..data/shop.yaml", "shop.yaml");
+        std::fs::write(dir.path().join(".shop.yaml.swp"), "x").unwrap();
+        let (mut found, mut diags) = (Vec::new(), Diagnostics::default());
+        collect_dir(dir.path(), 0, &mut found, &mut diags);
+        assert!(diags.is_empty(), "{diags}");
+        assert_eq!(found, [dir.path().join("shop.yaml")]);
     }
 }

@@ -16,6 +16,7 @@ use super::yaml::{Key, Node, Pos, Value};
 use crate::model::{CountRange, CssSelector, JsonPathExpr};
 
 /// A name syntax: which characters may start and continue a name, and how it is shown.
+#[derive(Debug)]
 pub struct NamePattern {
     /// The pattern as shown in messages.
     pub shown: &'static str,

@@ -468,7 +468,7 @@ fn quoted_printable(text: &str) -> Vec<u8> {
 /// The Debian package's binary name.
 const ALERTMANAGER: &str = "prometheus-alertmanager";
 
-/// A running Alertmanager with one route to a receiver that sends nothing.
+/// A running Alertmanager (by default one route to a receiver that sends nothing).
 pub struct Alertmanager {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -481,6 +481,15 @@ pub struct Alertmanager {
 impl Alertmanager {
     /// Start it and wait until `/-/ready`, or `None` (after [`skip`]) when not installed.
     pub async fn start() -> Option<Alertmanager> {
+        Alertmanager::start_with_config(
+            "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n",
+        )
+        .await
+    }
+
+    /// Like [`Alertmanager::start`], with `config` as its `alertmanager.yml` (routes and
+    /// receivers of the test's choosing).
+    pub async fn start_with_config(config: &str) -> Option<Alertmanager> {
         if !runs(ALERTMANAGER, &["--version"]) {
             skip(
                 "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)",
@@ -488,12 +497,8 @@ impl Alertmanager {
             return None;
         }
         let tmp = tempfile::tempdir().unwrap();
-        let config = tmp.path().join("alertmanager.yml");
-        std::fs::write(
-            &config,
-            "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n",
-        )
-        .unwrap();
+        let file = tmp.path().join("alertmanager.yml");
+        std::fs::write(&file, config).unwrap();
         let storage = tmp.path().join("data");
         let port = {
             let l = StdListener::bind("127.0.0.1:0").unwrap();
@@ -501,7 +506,7 @@ impl Alertmanager {
         };
         let log = std::fs::File::create(tmp.path().join("alertmanager.log")).unwrap();
         let child = Command::new(ALERTMANAGER)
-            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--config.file={}", file.display()))
             .arg(format!("--storage.path={}", storage.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")

@@ -4,7 +4,7 @@
 //! [`super::reference_markdown`] renders them into `docs/alert-reference.md`, so the reference
 //! cannot drift from the code.
 
-use crate::spec::keys::{Table, key, req};
+use crate::spec::keys::{Kind, Table, key, req};
 
 /// The top level of an alert file.
 #[rustfmt::skip]
@@ -13,8 +13,8 @@ pub static FILE: Table = Table {
     title: "Alert file (top level)",
     intro: "Every `*.yaml`/`*.yml` file under each `--alerts` PATH (a file, or a folder read recursively) is read and all are merged. An empty file is fine; so is a missing default `alerts` folder (alerts are optional).",
     keys: &[
-        key("channels", "map of channel name to channel", "", "Named receivers of notifications; names match `^[a-z0-9][a-z0-9_-]*$` and are unique across all alert files."),
-        key("routes", "list of routes", "", "Which channels hear about which targets; every route that matches a target applies."),
+        key("channels", "map of channel name to channel", "", "Named receivers of notifications; names match `^[a-z0-9][a-z0-9_-]*$` and are unique across all alert files.").of(Kind::NamedOrNull(&CHANNEL)),
+        key("routes", "list of routes", "", "Which channels hear about which targets; every route that matches a target applies.").of(Kind::ListOrNull(&ROUTE)),
     ],
 };
 
@@ -25,10 +25,10 @@ pub static CHANNEL: Table = Table {
     title: "`channel` (an entry of `channels`)",
     intro: "Exactly one of `email`, `webhook` or `alertmanager`, plus an optional `template`.",
     keys: &[
-        key("email", "map (see `email`)", "", "Send an email over SMTP."),
-        key("webhook", "map (see `webhook`)", "", "POST a JSON document (generic or Slack)."),
-        key("alertmanager", "map (see `alertmanager`)", "", "Post to Alertmanager's API v2."),
-        key("template", "map (see `template`)", "", "minijinja templates overriding the built-in rendering; checked for syntax at load."),
+        key("email", "map (see `email`)", "", "Send an email over SMTP.").of(Kind::Map(&EMAIL)).one_of(),
+        key("webhook", "map (see `webhook`)", "", "POST a JSON document (generic or Slack).").of(Kind::Map(&WEBHOOK)).one_of(),
+        key("alertmanager", "map (see `alertmanager`)", "", "Post to Alertmanager's API v2.").of(Kind::Map(&ALERTMANAGER)).one_of(),
+        key("template", "map (see `template`)", "", "minijinja templates overriding the built-in rendering; checked for syntax at load.").of(Kind::Map(&TEMPLATE)),
     ],
 };
 
@@ -39,9 +39,9 @@ pub static EMAIL: Table = Table {
     title: "`email`",
     intro: "Email over SMTP. Subject: `[FIRING] spec/target: <first failure>` or `[RESOLVED] spec/target`.",
     keys: &[
-        req("smtp", "map (see `smtp`)", "The SMTP server."),
-        req("from", "mailbox", "Sender, e.g. `dcrawl <dcrawl@example.com>`."),
-        req("to", "non-empty list of mailboxes", "Recipients, e.g. `[oncall@example.com]` (a single string is one recipient)."),
+        req("smtp", "map (see `smtp`)", "The SMTP server.").of(Kind::Map(&SMTP)),
+        req("from", "mailbox", "Sender, e.g. `dcrawl <dcrawl@example.com>`.").of(Kind::Str),
+        req("to", "non-empty list of mailboxes", "Recipients, e.g. `[oncall@example.com]` (a single string is one recipient).").of(Kind::Recipients),
     ],
 };
 
@@ -52,12 +52,12 @@ pub static SMTP: Table = Table {
     title: "`smtp`",
     intro: "How to reach the SMTP server. `username` and `password` go together; the password is a secret.",
     keys: &[
-        req("host", "host name or IP address", "SMTP server."),
-        key("port", "integer 1..=65535", "`587` (starttls), `465` (tls), `25` (none)", "SMTP port; the default depends on `tls`."),
-        key("tls", "`starttls`, `tls` or `none`", "`starttls`", "`starttls`: plain connection upgraded with STARTTLS (required); `tls`: TLS from the first byte; `none`: no encryption."),
-        key("username", "string", "", "Login name (needs `password`)."),
-        key("password", "string", "", "Login password (needs `username`); a secret, e.g. `\"${SMTP_PASSWORD}\"`."),
-        key("tls_verify", "boolean", "`true`", "Verify the server's certificate; `false` accepts a self-signed relay."),
+        req("host", "host name or IP address", "SMTP server.").of(Kind::Text),
+        key("port", "integer 1..=65535", "`587` (starttls), `465` (tls), `25` (none)", "SMTP port; the default depends on `tls`.").of(Kind::Int { min: 1, max: 65535 }),
+        key("tls", "`starttls`, `tls` or `none`", "`starttls`", "`starttls`: plain connection upgraded with STARTTLS (required); `tls`: TLS from the first byte; `none`: no encryption.").of(Kind::Choice(&["starttls", "tls", "none"])),
+        key("username", "string", "", "Login name (needs `password`).").of(Kind::Text).needs("password"),
+        key("password", "string", "", "Login password (needs `username`); a secret, e.g. `\"${SMTP_PASSWORD}\"`.").of(Kind::Text).needs("username"),
+        key("tls_verify", "boolean", "`true`", "Verify the server's certificate; `false` accepts a self-signed relay.").of(Kind::Bool),
     ],
 };
 
@@ -68,9 +68,9 @@ pub static WEBHOOK: Table = Table {
     title: "`webhook`",
     intro: "An HTTP POST of a JSON document (`Content-Type: application/json`) per notification.",
     keys: &[
-        req("url", "http(s) URL", "Where to POST."),
-        key("format", "`json` or `slack`", "`json`", "`json`: the generic payload of CONTRACT §3; `slack`: `{\"text\": \"...\"}` for Slack incoming webhooks."),
-        key("headers", "map of header name to string", "", "Extra request headers; values of credential headers (`Authorization`, `Cookie`, names with `token`, `key`, `secret`, `password`) are secrets."),
+        req("url", "http(s) URL", "Where to POST.").of(Kind::Url),
+        key("format", "`json` or `slack`", "`json`", "`json`: the generic payload of CONTRACT §3; `slack`: `{\"text\": \"...\"}` for Slack incoming webhooks.").of(Kind::Choice(&["json", "slack"])),
+        key("headers", "map of header name to string", "", "Extra request headers; values of credential headers (`Authorization`, `Cookie`, names with `token`, `key`, `secret`, `password`) are secrets.").of(Kind::Headers),
     ],
 };
 
@@ -80,7 +80,7 @@ pub static ALERTMANAGER: Table = Table {
     name: "alertmanager",
     title: "`alertmanager`",
     intro: "Alertmanager API v2: alerts are POSTed to `URL/api/v2/alerts` with `alertname=\"DcrawlTargetDown\"`, `spec`, `target` and the spec's labels.",
-    keys: &[req("url", "http(s) URL", "Alertmanager's base URL, e.g. `http://127.0.0.1:9093`.")],
+    keys: &[req("url", "http(s) URL", "Alertmanager's base URL, e.g. `http://127.0.0.1:9093`.").of(Kind::Url)],
 };
 
 /// `template:` of a channel.
@@ -90,9 +90,9 @@ pub static TEMPLATE: Table = Table {
     title: "`template`",
     intro: "minijinja templates rendered over the notification (`status`, `spec`, `target`, `url`, `labels`, `since`, `consecutive_failures`, `result`, `failures`, ...). A syntax error is reported at load.",
     keys: &[
-        key("subject", "template", "built in", "Email subject."),
-        key("body", "template", "built in", "Email body (plain text), or the text of a Slack message."),
-        key("payload", "template", "built in", "Webhook JSON payload (must render to valid JSON)."),
+        key("subject", "template", "built in", "Email subject.").of(Kind::Text),
+        key("body", "template", "built in", "Email body (plain text), or the text of a Slack message.").of(Kind::Text),
+        key("payload", "template", "built in", "Webhook JSON payload (must render to valid JSON).").of(Kind::Text),
     ],
 };
 
@@ -103,11 +103,11 @@ pub static ROUTE: Table = Table {
     title: "`route` (an entry of `routes`)",
     intro: "An alert is per target: it fires after `after` consecutive failed runs (failure or error), is resolved by the first successful run, and each channel of every matching route is notified once per transition (plus repeats).",
     keys: &[
-        key("match", "map of key to value or `'~regex'`", "every target", "All must hold. Keys: `spec`, `target` or a label name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); a value is matched exactly, or with a leading `~` as a regex against the whole value (a target without the label does not match)."),
-        req("channels", "non-empty list of channel names", "Channels notified (each must be defined in some alert file)."),
-        key("after", "integer >= 1", "`2`", "Consecutive failed runs before the alert fires."),
-        key("repeat", "duration >= 1s", "never", "Re-notify this often while the alert fires."),
-        key("resolved", "boolean", "`true`", "Notify when the target recovers."),
+        key("match", "map of key to value or `'~regex'`", "every target", "All must hold. Keys: `spec`, `target` or a label name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); a value is matched exactly, or with a leading `~` as a regex against the whole value (a target without the label does not match).").of(Kind::Labels),
+        req("channels", "non-empty list of channel names", "Channels notified (each must be defined in some alert file).").of(Kind::Names),
+        key("after", "integer >= 1", "`2`", "Consecutive failed runs before the alert fires.").of(Kind::Int { min: 1, max: u32::MAX as u64 }),
+        key("repeat", "duration >= 1s", "never", "Re-notify this often while the alert fires.").of(Kind::Duration),
+        key("resolved", "boolean", "`true`", "Notify when the target recovers.").of(Kind::Bool),
     ],
 };
 

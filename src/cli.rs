@@ -1,0 +1,183 @@
+//! The command line of CONTRACT §4 as clap types; `src/main.rs` wires each subcommand to the
+//! library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::fetch::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST, FetchOptions};
+use crate::shard::Shard;
+
+/// `dcrawl`: the whole command line.
+#[derive(Parser)]
+#[command(
+    name = "dcrawl",
+    version,
+    about = "Declarative application-level monitoring crawler"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Load and validate spec and alert files; print every error as FILE:LINE:COLUMN.
+    Validate {
+        /// Spec file or folder (repeatable).
+        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
+        specs: Vec<PathBuf>,
+        /// Alert routing file or folder (repeatable) [default: alerts, skipped when absent].
+        #[arg(long = "alerts", value_name = "PATH")]
+        alerts: Vec<PathBuf>,
+        /// Web config file (TLS, credentials, limits of the endpoints) to check too.
+        #[arg(long = "web-config", value_name = "FILE")]
+        web: Option<PathBuf>,
+    },
+    /// Run every target once and report; exit 1 if any check failed.
+    Check {
+        /// Spec file or folder (repeatable).
+        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
+        specs: Vec<PathBuf>,
+        /// Only the spec with this name.
+        #[arg(long, value_name = "NAME")]
+        spec: Option<String>,
+        /// Only targets with this name.
+        #[arg(long, value_name = "NAME")]
+        target: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Check only shard I of N of the targets (0 <= I < N), e.g. to split a CI job.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Run the daemon: every target on its schedule, metrics, status page, hot reload.
+    Run {
+        /// Spec file or folder (repeatable).
+        #[arg(long = "specs", value_name = "PATH", default_value = "specs")]
+        specs: Vec<PathBuf>,
+        /// Alert routing file or folder (repeatable) [default: alerts, skipped when absent].
+        #[arg(long = "alerts", value_name = "PATH")]
+        alerts: Vec<PathBuf>,
+        /// Address of the HTTP endpoints (/, /metrics, /api/v1/status, /healthz).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
+        listen: SocketAddr,
+        /// Directory for persistent state.
+        #[arg(long = "state-dir", value_name = "DIR", default_value = ".dcrawl")]
+        state_dir: PathBuf,
+        /// Public URL of this instance's status page, used in alert links.
+        #[arg(long = "external-url", value_name = "URL")]
+        external_url: Option<String>,
+        /// Log format on stderr.
+        #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+        /// Web config file: TLS, basic auth or bearer tokens, limits (docs/web-config.md).
+        #[arg(long = "web-config", value_name = "FILE")]
+        web_config: Option<PathBuf>,
+        /// Check only shard I of N of the targets (0 <= I < N); auto/N takes I from the
+        /// StatefulSet pod name in HOSTNAME (dcrawl-2 -> 2).
+        #[arg(long, value_name = "I/N", env = "DCRAWL_SHARD")]
+        shard: Option<Shard>,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Alert channel tools.
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
+    /// Start the built-in demo shop and run the daemon against it with bundled specs.
+    Demo {
+        /// Address of the status page and metrics.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
+        listen: SocketAddr,
+        /// Check the shop once, print the results and exit instead of running the daemon.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Print the JSON Schema of spec files (or of alert files), for editors.
+    Schema {
+        /// Which files: spec files or alert routing files.
+        #[arg(value_enum, value_name = "FILES", default_value_t = SchemaOf::Spec)]
+        of: SchemaOf,
+        /// Write both schemas (spec.schema.json, alerts.schema.json) into this folder instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "of")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `dcrawl alert ...`.
+#[derive(Subcommand)]
+pub enum AlertCommand {
+    /// Send a test notification through a channel and report whether its receiver accepted it.
+    Test {
+        /// The channel's name.
+        #[arg(long, value_name = "NAME")]
+        channel: String,
+        /// Alert routing file or folder (repeatable) [default: alerts].
+        #[arg(long = "alerts", value_name = "PATH")]
+        alerts: Vec<PathBuf>,
+    },
+}
+
+/// Fetch bounds shared by `check` and `run`.
+#[derive(clap::Args)]
+pub struct Limits {
+    /// Requests in flight in all.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = positive)]
+    pub concurrency: usize,
+    /// Requests in flight per host.
+    #[arg(long = "per-host", value_name = "N", default_value_t = DEFAULT_PER_HOST, value_parser = positive)]
+    pub per_host: usize,
+    /// Refuse to connect to private, loopback and link-local addresses (checked after DNS,
+    /// on every redirect and crawled page), for specs written by others.
+    #[arg(long = "deny-private-networks", env = "DCRAWL_DENY_PRIVATE_NETWORKS")]
+    pub deny_private_networks: bool,
+}
+
+impl Limits {
+    /// The fetcher settings these flags give.
+    pub fn fetch_options(&self) -> FetchOptions {
+        FetchOptions {
+            concurrency: self.concurrency,
+            per_host: self.per_host,
+            deny_private_networks: self.deny_private_networks,
+        }
+    }
+}
+
+/// A whole number of at least 1.
+pub fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of at least 1, found {s:?}"
+        )),
+    }
+}
+
+/// Log format on stderr.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which files `dcrawl schema` describes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaOf {
+    Spec,
+    Alerts,
+}
+
+/// Output format of `dcrawl check`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
