@@ -4,10 +4,14 @@
 //! CLI accepts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/tools.rs"]
+mod tools;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
+use tools::{on_path, promtool};
 
 use dcrawl::metrics::Metrics;
 use dcrawl::result::{CheckResult, Failure, Outcome};
@@ -20,24 +24,6 @@ fn examples() -> PathBuf {
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(examples().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// promtool, or None (with the reason printed) when it is missing outside CI.
-fn promtool() -> Option<PathBuf> {
-    let found = on_path("promtool");
-    if found.is_none() {
-        let why = "promtool is not installed (Debian: apt-get install prometheus)";
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true: {why}");
-        eprintln!("skipped: {why}");
-    }
-    found
 }
 
 fn run(cmd: &mut Command) -> Output {

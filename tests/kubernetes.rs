@@ -11,10 +11,14 @@
 #[path = "support/daemon.rs"]
 mod daemon_support;
 
+#[path = "support/tools.rs"]
+mod tools;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+use tools::{on_path, promtool};
 
 use daemon_support::{Daemon, sample};
 use dcrawl::shard::Shard;
@@ -42,23 +46,6 @@ fn object(rel: &str, kind: &str, name: &str) -> Value {
         .collect();
     assert_eq!(found.len(), 1, "{rel}: {kind}/{name}");
     found[0].clone()
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// promtool, or None (with the reason printed) when it is missing outside CI.
-fn promtool() -> Option<PathBuf> {
-    let found = on_path("promtool");
-    if found.is_none() {
-        let why = "promtool is not installed (Debian: apt-get install prometheus)";
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true: {why}");
-        eprintln!("skipped: {why}");
-    }
-    found
 }
 
 fn assert_success(out: &Output, what: &str) {

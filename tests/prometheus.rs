@@ -10,25 +10,22 @@
 mod daemon_support;
 mod support;
 
+#[path = "support/tools.rs"]
+mod tools;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tools::on_path;
 
 use daemon_support::{Daemon, write_atomic};
 use serde_json::Value;
 
 /// How long Prometheus may take to start, scrape and answer with the expected values.
 const PROMETHEUS_DEADLINE: Duration = Duration::from_secs(60);
-
-/// The executable `name` on PATH.
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
 
 /// The tools, or `None` (skip) when they are missing outside CI; on CI a missing tool fails.
 fn tools() -> Option<(PathBuf, PathBuf)> {

@@ -202,11 +202,5 @@ payloads) and show as `***`.\n\n\
 
 /// Render the alert file reference (the content of `docs/alert-reference.md`).
 pub fn reference_markdown() -> String {
-    let mut out = String::from(PREAMBLE);
-    for table in keys::ALL {
-        crate::spec::reference::render_table(table, &mut out);
-    }
-    out.push('\n');
-    out.push_str(PROSE);
-    out
+    crate::spec::reference::render_reference(PREAMBLE, &keys::ALL, PROSE)
 }

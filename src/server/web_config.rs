@@ -314,13 +314,7 @@ A number with a unit, e.g. `500ms`, `5s`, `1m`.\n";
 
 /// Render the web config reference (the content of `docs/web-config.md`).
 pub fn reference_markdown() -> String {
-    let mut out = String::from(PREAMBLE);
-    for table in keys::ALL {
-        crate::spec::reference::render_table(table, &mut out);
-    }
-    out.push('\n');
-    out.push_str(PROSE);
-    out
+    crate::spec::reference::render_reference(PREAMBLE, &keys::ALL, PROSE)
 }
 
 #[cfg(test)]

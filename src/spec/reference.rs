@@ -34,12 +34,18 @@ headers (`Authorization`, `Proxy-Authorization`, `Cookie`, and any header whose 
 
 /// Render the reference documentation (the content of `docs/spec-reference.md`).
 pub fn reference_markdown() -> String {
-    let mut out = String::from(PREAMBLE);
-    for table in ALL {
+    render_reference(PREAMBLE, &ALL, PROSE)
+}
+
+/// A reference page: `preamble`, a section per table, then `prose` (shared with the alert file
+/// and web config references).
+pub(crate) fn render_reference(preamble: &str, tables: &[&Table], prose: &str) -> String {
+    let mut out = String::from(preamble);
+    for table in tables {
         render_table(table, &mut out);
     }
     out.push('\n');
-    out.push_str(PROSE);
+    out.push_str(prose);
     out
 }
 
