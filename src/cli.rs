@@ -181,3 +181,53 @@ pub enum Format {
     Text,
     Json,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parse a command line, panicking with clap's message on a usage error.
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn endpoints_listen_on_loopback_unless_told_otherwise() {
+        let Command::Run { listen, .. } = parse(&["dcrawl", "run"]).command else {
+            panic!("not run");
+        };
+        assert!(listen.ip().is_loopback(), "{listen}");
+        assert_eq!(listen.to_string(), "127.0.0.1:9813");
+        let Command::Demo { listen, .. } = parse(&["dcrawl", "demo"]).command else {
+            panic!("not demo");
+        };
+        assert!(listen.ip().is_loopback(), "{listen}");
+        let Command::Run { listen, .. } =
+            parse(&["dcrawl", "run", "--listen", "0.0.0.0:9813"]).command
+        else {
+            panic!("not run");
+        };
+        assert!(listen.ip().is_unspecified());
+    }
+
+    #[test]
+    fn limits_become_fetch_options() {
+        let Command::Check { limits, .. } = parse(&[
+            "dcrawl",
+            "check",
+            "--concurrency",
+            "3",
+            "--per-host",
+            "2",
+            "--deny-private-networks",
+        ])
+        .command
+        else {
+            panic!("not check");
+        };
+        let options = limits.fetch_options();
+        assert_eq!((options.concurrency, options.per_host), (3, 2));
+        assert!(options.deny_private_networks);
+        assert!(Cli::try_parse_from(["dcrawl", "check", "--per-host", "0"]).is_err());
+    }
+}
