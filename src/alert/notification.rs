@@ -373,10 +373,10 @@ pub fn render_template(source: &str, n: &Notification) -> Result<String, String>
 
 /// Validate a channel template at load: it must parse and render a sample firing notification
 /// (so an unknown variable is caught before the first alert).
-pub fn check_template(source: &str) -> Result<(), String> {
+pub fn check_template(source: &str) -> Result<(), minijinja::Error> {
     let env = template_env();
-    env.template_from_str(source).map_err(|e| e.to_string())?;
-    render_template(source, &sample()).map(|_| ())
+    let ctx = minijinja::Value::from(minijinja::value::Serde(json_payload(&sample())));
+    env.template_from_str(source)?.render(ctx).map(drop)
 }
 
 /// A firing notification with every field set, used to validate templates and by `alert test`.
@@ -524,7 +524,7 @@ mod tests {
             "{\"m\": \"html[0] \\\"ul.products > li\\\": expected count >= 10, found 3\"}"
         );
         assert!(check_template("{{ status | upper }} <b>{{ url }}</b>").is_ok());
-        let undefined = check_template("{{ nope }}").unwrap_err();
+        let undefined = check_template("{{ nope }}").unwrap_err().to_string();
         assert!(undefined.contains("undefined"), "{undefined}");
         assert!(check_template("{% if %}").is_err());
     }

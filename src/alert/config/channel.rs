@@ -314,7 +314,7 @@ fn format(ctx: &mut Ctx<'_>, node: &Node) -> Option<WebhookFormat> {
     }
 }
 
-/// `template:`: every part must be valid minijinja.
+/// `template:`: every part must be valid minijinja and render a sample notification.
 fn template(ctx: &mut Ctx<'_>, node: &Node) -> Option<ChannelTemplate> {
     let f = ctx.fields(node, &TEMPLATE)?;
     let mut ok = true;
@@ -324,8 +324,9 @@ fn template(ctx: &mut Ctx<'_>, node: &Node) -> Option<ChannelTemplate> {
             ok = false;
             return None;
         };
-        let env = minijinja::Environment::new();
-        if let Err(e) = env.template_from_str(&source) {
+        // Parsed, then rendered with a sample notification: that also catches an unknown
+        // variable or filter, which parsing alone does not.
+        if let Err(e) = crate::alert::notification::check_template(&source) {
             let line = e
                 .line()
                 .map(|l| format!(" (template line {l})"))
