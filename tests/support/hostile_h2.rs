@@ -4,14 +4,10 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::server::TlsStream;
 use url::Url;
 
@@ -100,16 +96,7 @@ fn flood_field() -> Vec<u8> {
 
 /// Start one TLS listener per misbehaviour; returns their `https://127.0.0.1:PORT/` URLs.
 pub async fn serve_all() -> Vec<(H2, Url)> {
-    let cert = self_signed(2035, 1, 1);
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.cert.clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key.clone())),
-        )
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = self_signed(2035, 1, 1).acceptor(&[b"h2"]);
     let mut urls = Vec::new();
     for which in H2::ALL {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -44,6 +44,21 @@ pub struct TestCert {
     pub not_after: i64,
 }
 
+impl TestCert {
+    /// A TLS acceptor presenting this certificate and offering the `alpn` protocols.
+    pub fn acceptor(&self, alpn: &[&[u8]]) -> TlsAcceptor {
+        let mut config = ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![self.cert.clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone())),
+            )
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        TlsAcceptor::from(Arc::new(config))
+    }
+}
+
 /// Make a self-signed certificate expiring at midnight UTC of the given day.
 pub fn self_signed(year: i32, month: u8, day: u8) -> TestCert {
     let mut params =
@@ -62,15 +77,7 @@ pub fn self_signed(year: i32, month: u8, day: u8) -> TestCert {
 
 /// Serve `router` over TLS with `cert`; returns `https://127.0.0.1:PORT`.
 pub async fn serve_tls(router: Router, cert: &TestCert) -> Url {
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.cert.clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key.clone())),
-        )
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = cert.acceptor(&[b"h2", b"http/1.1"]);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
