@@ -100,12 +100,13 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Print the JSON Schema of spec files (or of alert files), for editors.
+    /// Print the JSON Schema of spec files (or of alert or web config files), for editors.
     Schema {
-        /// Which files: spec files or alert routing files.
+        /// Which files: spec files, alert routing files or the web config file.
         #[arg(value_enum, value_name = "FILES", default_value_t = SchemaOf::Spec)]
         of: SchemaOf,
-        /// Write both schemas (spec.schema.json, alerts.schema.json) into this folder instead.
+        /// Write every schema (spec.schema.json, alerts.schema.json, web-config.schema.json)
+        /// into this folder instead.
         #[arg(long, value_name = "DIR", conflicts_with = "of")]
         out: Option<PathBuf>,
     },
@@ -173,6 +174,9 @@ pub enum LogFormat {
 pub enum SchemaOf {
     Spec,
     Alerts,
+    /// The web config file (`dcrawl run --web-config FILE`).
+    #[value(alias = "web-config")]
+    Web,
 }
 
 /// Output format of `dcrawl check`.

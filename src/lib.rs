@@ -15,8 +15,8 @@
 //! With `--shard I/N`, [`shard`] picks the targets this process checks out of the whole
 //! configuration (a stable hash of `spec/target`, then a jump consistent hash).
 //!
-//! [`schema`] turns the same key tables that [`spec`] walks into the JSON Schema of spec and
-//! alert files that editors use (`dcrawl schema`).
+//! [`schema`] turns the same key tables that [`spec`] walks into the JSON Schema of spec, alert
+//! and web config files that editors use (`dcrawl schema`).
 //!
 //! [`demo`] serves a small built-in shop used by `dcrawl demo` and the tests.
 

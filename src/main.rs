@@ -149,12 +149,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Print one schema, or write both into `out`.
+/// Print one schema, or write every one into `out`.
 fn schema(of: SchemaOf, out: Option<PathBuf>) -> anyhow::Result<u8> {
     use dcrawl::schema::{self, Format};
     let format = match of {
         SchemaOf::Spec => Format::Spec,
         SchemaOf::Alerts => Format::Alerts,
+        SchemaOf::Web => Format::Web,
     };
     match out {
         Some(dir) => schema::write_all(&dir)?

@@ -1,9 +1,10 @@
-//! The JSON Schema of spec and alert files (`dcrawl schema`), for editors.
+//! The JSON Schema of spec, alert and web config files (`dcrawl schema`), for editors.
 //!
 //! VS Code's YAML extension, and Neovim or Helix with yaml-language-server, use it to complete
 //! keys, show their docs on hover and flag unknown keys and bad values while a spec is typed.
 //! It is generated from the key tables that the loader walks and the reference docs render
-//! ([`crate::spec::keys`], [`crate::alert::config::keys`]): each key's [`Kind`] says what its
+//! ([`crate::spec::keys`], [`crate::alert::config::keys`],
+//! [`crate::server::web_config::keys`]): each key's [`Kind`] says what its
 //! value may be and its [`Rule`] how it relates to its neighbours, so the schema cannot drift
 //! from the code. It follows draft-07, the newest draft that yaml-language-server fully supports.
 //!
@@ -25,8 +26,10 @@ use crate::spec::walk::{IDENTIFIER, SPEC_NAME};
 pub const SPEC_FILE: &str = "spec.schema.json";
 /// File name of the alert file schema.
 pub const ALERTS_FILE: &str = "alerts.schema.json";
+/// File name of the web config file schema.
+pub const WEB_FILE: &str = "web-config.schema.json";
 
-/// The JSON Schema dialect of both documents.
+/// The JSON Schema dialect of every document.
 const DRAFT: &str = "http://json-schema.org/draft-07/schema#";
 
 /// A string that holds `${VAR}` (the rest of such a string is judged by the loader).
@@ -54,6 +57,10 @@ const JSONPATH_TEXT: &str = r"^\s*\$";
 const TOKEN: &str = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 /// An HTTP method.
 const METHOD_TEXT: &str = r"^\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*$|\$\{";
+/// A bearer token (RFC 6750's b64token), as the loader accepts it.
+const BEARER_TOKEN_TEXT: &str = r"^[-._~+/0-9A-Za-z]+=*$|\$\{";
+/// A basic auth user name: non-empty, without `:`.
+const USER_NAME: &str = "^[^:]+$";
 /// What editors say of a string that is not an integer.
 const INT_MESSAGE: &str = "expected an integer";
 /// What editors say of a bad header name.
@@ -80,17 +87,20 @@ pub enum Format {
     Spec,
     /// Alert routing files (`alerts/*.yaml`).
     Alerts,
+    /// The web config file (`dcrawl run --web-config FILE`).
+    Web,
 }
 
 impl Format {
-    /// Both formats, spec first.
-    pub const ALL: [Format; 2] = [Format::Spec, Format::Alerts];
+    /// Every format, in the order `--out` writes them.
+    pub const ALL: [Format; 3] = [Format::Spec, Format::Alerts, Format::Web];
 
     /// The schema's file name.
     pub fn file_name(self) -> &'static str {
         match self {
             Format::Spec => SPEC_FILE,
             Format::Alerts => ALERTS_FILE,
+            Format::Web => WEB_FILE,
         }
     }
 
@@ -99,6 +109,7 @@ impl Format {
         match self {
             Format::Spec => spec_schema(),
             Format::Alerts => alerts_schema(),
+            Format::Web => web_config_schema(),
         }
     }
 }
@@ -115,6 +126,17 @@ pub fn alerts_schema() -> Schema {
     document(
         &crate::alert::config::keys::FILE,
         "dcrawl alert file",
+        intro,
+        true,
+    )
+}
+
+/// The JSON Schema of the web config file (an empty file is valid too).
+pub fn web_config_schema() -> Schema {
+    let intro = "A dcrawl web config file (`dcrawl run --web-config FILE`): TLS, credentials and limits of the HTTP endpoints. Reference: docs/web-config.md.";
+    document(
+        &crate::server::web_config::keys::FILE,
+        "dcrawl web config file",
         intro,
         true,
     )
@@ -150,7 +172,7 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// Write both schemas into `dir` (created if needed); returns the files written.
+/// Write every schema into `dir` (created if needed); returns the files written.
 pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
     std::fs::create_dir_all(dir).map_err(|source| WriteError {
         path: dir.to_path_buf(),
@@ -381,6 +403,25 @@ impl Generator {
                 "minItems": 1,
                 "uniqueItems": true,
             }),
+            Kind::Users => json_schema!({
+                "type": "object",
+                "propertyNames": matching(
+                    &["string"],
+                    USER_NAME,
+                    "a user name is non-empty, without `:`",
+                ),
+                "additionalProperties": {"type": TEXT_TYPES},
+            }),
+            Kind::Tokens => {
+                let message = "a bearer token has letters, digits and -._~+/ (then = padding)";
+                let one = matching(&["string"], BEARER_TOKEN_TEXT, message);
+                let mut items = one.clone();
+                items.insert("type".into(), serde_json::json!(TEXT_TYPES));
+                let mut s = one;
+                s.insert("type".into(), serde_json::json!(["string", "array"]));
+                s.insert("items".into(), items.to_value());
+                s
+            }
             Kind::Map(t) => self.reference(t, Self::object),
             Kind::List(t) => {
                 json_schema!({"type": "array", "items": self.reference(t, Self::object)})

@@ -1,6 +1,6 @@
 //! End-to-end: the HTTP endpoints of `dcrawl run` secured and bounded by `--web-config` —
-//! credentials, TLS, the header and request timeouts, the connection cap — against the real
-//! binary on 127.0.0.1.
+//! credentials, TLS, the header and request timeouts, the connection cap, and their reload —
+//! against the real binary on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/daemon.rs"]
@@ -9,7 +9,7 @@ mod daemon_support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use daemon_support::{Daemon, run_to_exit};
+use daemon_support::{Daemon, run_to_exit, sample, write_atomic};
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -203,6 +203,158 @@ async fn tls_serves_https_with_the_configured_certificate() {
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
+    );
+    d.stop().await;
+}
+
+/// Deadline for a reload triggered by a file change (debounce, reload, a request).
+const RELOAD_WITHIN: Duration = Duration::from_secs(20);
+
+/// A self-signed certificate for localhost and 127.0.0.1: (certificate PEM, key PEM).
+fn certificate() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// A client that trusts only `cert_pem` and opens a new connection for each request.
+fn https_trusting(cert_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap()])
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_bearer_token_applies_after_the_web_config_changes() {
+    let (_dir, specs, web) = setup(Some(&credentials(false)));
+    let d = start(&specs, Some(&web)).await;
+    let http = client();
+    let api = format!("{}/api/v1/status", d.base);
+    assert_eq!(
+        status(http.get(&api).bearer_auth(TOKEN)).await,
+        StatusCode::OK
+    );
+    let rotated = "r0tated-t0ken";
+    write_atomic(&web, &format!("bearer_tokens: [\"{rotated}\"]\n"));
+    d.until("the rotated token", RELOAD_WITHIN, || async {
+        let new = status(http.get(&api).bearer_auth(rotated)).await;
+        if new == StatusCode::OK {
+            Ok(())
+        } else {
+            Err(format!("the new token got {new}"))
+        }
+    })
+    .await;
+    assert_eq!(
+        status(http.get(&api).bearer_auth(TOKEN)).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // The users went with the rest of the old file.
+    let by_password = http.get(&api).basic_auth(USER, Some(PASSWORD));
+    assert_eq!(status(by_password).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sample(&d.metrics().await, "dcrawl_config_reload_success"),
+        Some(1.0)
+    );
+    let log = d.log();
+    assert!(!log.contains(TOKEN) && !log.contains(rotated), "{log}");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_serves_new_connections_without_a_restart() {
+    let (old_cert, old_key) = certificate();
+    let text = "tls_server_config:\n  cert_file: tls/server.crt\n  key_file: tls/server.key\n";
+    let (dir, specs, web) = setup(Some(text));
+    let tls = dir.path().join("tls");
+    std::fs::create_dir(&tls).unwrap();
+    std::fs::write(tls.join("server.crt"), &old_cert).unwrap();
+    std::fs::write(tls.join("server.key"), &old_key).unwrap();
+    let d = start(&specs, Some(&web)).await;
+    let healthz = format!("https://{}/healthz", d.addr);
+    let metrics = format!("https://{}/metrics", d.addr);
+    assert_eq!(
+        status(https_trusting(&old_cert).get(&healthz)).await,
+        StatusCode::OK
+    );
+    assert!(https_trusting(&old_cert).get(&metrics).send().await.is_ok());
+
+    // As a renewer does: new files renamed over the old ones.
+    let (new_cert, new_key) = certificate();
+    write_atomic(&tls.join("server.key"), &new_key);
+    write_atomic(&tls.join("server.crt"), &new_cert);
+    d.until("the renewed certificate", RELOAD_WITHIN, || async {
+        match https_trusting(&new_cert).get(&healthz).send().await {
+            Ok(r) if r.status() == StatusCode::OK => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let old = https_trusting(&old_cert).get(&healthz).send().await;
+    assert!(old.is_err(), "the old certificate is still served: {old:?}");
+    let text = https_trusting(&new_cert)
+        .get(&metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(sample(&text, "dcrawl_config_reload_success"), Some(1.0));
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_web_config_on_reload_is_rejected_and_the_old_one_keeps_serving() {
+    let (dir, specs, web) = setup(Some(&credentials(false)));
+    let d = start(&specs, Some(&web)).await;
+    let http = client();
+    let api = format!("{}/api/v1/status", d.base);
+    let shown = web.display().to_string();
+    let reload_failed = |m: &str| sample(m, "dcrawl_config_reload_success") == Some(0.0);
+
+    write_atomic(&web, "bearer_tokens: [\"new token\"]\n");
+    d.until_metrics("the rejected reload", RELOAD_WITHIN, reload_failed)
+        .await;
+    let log = d.log();
+    let error = format!("{shown}:1:17: this bearer token has a character other than");
+    assert!(log.contains(&error), "{error} not in:\n{log}");
+    assert!(log.contains("new configuration rejected"), "{log}");
+    assert!(!log.contains("new token"), "{log}");
+    assert_eq!(
+        status(http.get(&api).bearer_auth(TOKEN)).await,
+        StatusCode::OK
+    );
+    assert_eq!(status(http.get(&api)).await, StatusCode::UNAUTHORIZED);
+
+    // Back to valid, then valid but with TLS turned on: rejected, it needs a restart.
+    write_atomic(&web, &credentials(false));
+    d.until_metrics("the reload after the fix", RELOAD_WITHIN, |m| {
+        sample(m, "dcrawl_config_reload_success") == Some(1.0)
+    })
+    .await;
+    let (cert, key) = certificate();
+    std::fs::write(dir.path().join("s.crt"), cert).unwrap();
+    std::fs::write(dir.path().join("s.key"), key).unwrap();
+    let with_tls = format!(
+        "tls_server_config: {{cert_file: s.crt, key_file: s.key}}\n{}",
+        credentials(false)
+    );
+    write_atomic(&web, &with_tls);
+    d.until_metrics("the rejected TLS switch", RELOAD_WITHIN, reload_failed)
+        .await;
+    let error = format!("{shown}:1:20: TLS cannot be turned on or off by a reload; restart dcrawl");
+    let log = d.log();
+    assert!(log.contains(&error), "{error} not in:\n{log}");
+    assert_eq!(
+        status(http.get(&api).bearer_auth(TOKEN)).await,
+        StatusCode::OK
     );
     d.stop().await;
 }

@@ -1,7 +1,7 @@
 //! `dcrawl schema`: the committed schema files are what the code generates and what the command
-//! prints; every example file is valid against them; and files the loader rejects for an unknown
-//! key, a wrong type or a bad value are invalid against them too, at the same place (what an
-//! editor underlines while a spec is typed).
+//! prints; every example file (and the README's web config) is valid against them; and files the
+//! loader rejects for an unknown key, a wrong type or a bad value are invalid against them too,
+//! at the same place (what an editor underlines while a spec is typed).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
@@ -47,6 +47,8 @@ fn dcrawl_schema_prints_and_writes_them() {
         (&["schema"][..], Format::Spec),
         (&["schema", "spec"][..], Format::Spec),
         (&["schema", "alerts"][..], Format::Alerts),
+        (&["schema", "web"][..], Format::Web),
+        (&["schema", "web-config"][..], Format::Web),
     ] {
         let out = dcrawl().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}");
@@ -137,6 +139,7 @@ fn valid_files(format: Format) -> Vec<PathBuf> {
             files.push(r.join("src/demo/specs/alerts.yaml"));
             yaml_files(&r.join("tests/fixtures/alerts/valid"), &mut files);
         }
+        Format::Web => {}
     }
     files
 }
@@ -208,8 +211,30 @@ fn documented_defaults_are_valid_values() {
     assert!(checked >= 20, "{checked}");
 }
 
-/// Loader errors of one file of `format` (with `${VAR}` unset unless it has a default).
+/// Loader errors of one file of `format` (with `${VAR}` unset unless it has a default). A web
+/// config is checked by `dcrawl validate --web-config`, next to the example specs and alerts.
 fn loader_errors(format: Format, text: &str) -> Option<String> {
+    if format == Format::Web {
+        let dir = tempfile::tempdir().unwrap();
+        let web = dir.path().join("web.yml");
+        std::fs::write(&web, text).unwrap();
+        let out = dcrawl()
+            .arg("validate")
+            .arg("--specs")
+            .arg(root().join("specs"))
+            .arg("--alerts")
+            .arg(root().join("alerts"))
+            .arg("--web-config")
+            .arg(&web)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        return match out.status.code() {
+            Some(0) => None,
+            Some(2) => Some(stderr),
+            other => panic!("dcrawl validate exited with {other:?}: {stderr}"),
+        };
+    }
     let sources = [Source {
         name: "t.yaml".into(),
         text: text.into(),
@@ -222,6 +247,7 @@ fn loader_errors(format: Format, text: &str) -> Option<String> {
         Format::Alerts => dcrawl::alert::config::load_sources(&sources, &no_env)
             .err()
             .map(|d| d.to_string()),
+        Format::Web => unreachable!("checked above"),
     }
 }
 
@@ -343,6 +369,62 @@ const ALERT_MISTAKES: &[(&str, &str, &str, &str)] = &[
 #[test]
 fn alert_mistakes_are_flagged_where_they_are() {
     assert_mutations_rejected(Format::Alerts, ALERTS_BASE, ALERT_MISTAKES);
+}
+
+/// A web config the loader accepts (TLS is left out: the loader reads its files).
+fn web_base() -> String {
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    format!(
+        "basic_auth_users:\n  alice: \"{hash}\"\n\
+         bearer_tokens: [\"s3cr3t-token.v1~+/==\"]\n\
+         protect_metrics: true\n\
+         limits: {{header_read_timeout: 5s, request_timeout: 10s, max_connections: 256}}\n"
+    )
+}
+
+/// Mutations of `web_base()`, as `SPEC_MISTAKES`.
+#[rustfmt::skip]
+const WEB_MISTAKES: &[(&str, &str, &str, &str)] = &[
+    ("protect_metrics: true", "protect_metric: true", "", "protect_metric"),
+    ("protect_metrics: true", "protect_metrics: maybe", "/protect_metrics", "does not match"),
+    ("max_connections: 256", "max_connections: -1", "/limits/max_connections", "minimum"),
+    ("max_connections: 256", "max_connections: 100001", "/limits/max_connections", "maximum"),
+    ("max_connections: 256", "max_conections: 256", "/limits", "max_conections"),
+    ("request_timeout: 10s", "request_timeout: 10", "/limits/request_timeout", "string"),
+    ("header_read_timeout: 5s", "header_read_timeout: soon", "/limits/header_read_timeout", "does not match"),
+    ("  alice:", "  \"alice:admin\":", "/basic_auth_users", "alice:admin"),
+    ("[\"s3cr3t", "[\"bad token\", \"s3cr3t", "/bearer_tokens/0", "does not match"),
+    ("bearer_tokens: [\"s3cr3t-token.v1~+/==\"]", "bearer_tokens: {t: x}", "/bearer_tokens", "array"),
+    ("limits:", "tls_server_config: {cert_file: server.crt}\nlimits:", "/tls_server_config", "key_file"),
+];
+
+#[test]
+fn web_config_mistakes_are_flagged_where_they_are() {
+    assert_mutations_rejected(Format::Web, &web_base(), WEB_MISTAKES);
+}
+
+/// The example web config of the README's "Securing the endpoints".
+fn readme_web_config() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("```yaml\n# web.yml")
+        .expect("the README's web config")
+        + 8;
+    let len = readme[start..].find("```").unwrap();
+    readme[start..start + len].to_string()
+}
+
+#[test]
+fn the_readme_web_config_and_an_empty_one_are_valid() {
+    let v = validator(Format::Web);
+    let example = readme_web_config();
+    assert!(example.contains("tls_server_config"), "{example}");
+    assert_eq!(errors(&v, "README.md", &example), Vec::<String>::new());
+    assert_eq!(errors(&v, "empty.yml", "# nothing\n"), Vec::<String>::new());
+    assert_eq!(loader_errors(Format::Web, "# nothing\n"), None);
+    let one_token = "bearer_tokens: \"${DCRAWL_TOKEN:-t0ken}\"\nprotect_metrics: \"${P:-true}\"\n";
+    assert_eq!(loader_errors(Format::Web, one_token), None);
+    assert_eq!(errors(&v, "one.yml", one_token), Vec::<String>::new());
 }
 
 #[test]

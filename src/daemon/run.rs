@@ -1,6 +1,6 @@
 //! The daemon's life: load, serve, schedule, alert, reload, stop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use crate::config::Loaded;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
 use crate::scheduler::Clock;
+use crate::server::web_config::{self, WebConfig};
 use crate::shard::Shard;
 
 /// Loads the configuration (from files, or bundled sources for the demo).
@@ -36,7 +37,8 @@ pub struct RunOptions {
     /// Public URL of the status page, for links in notifications.
     pub external_url: Option<String>,
     /// The web config file (TLS, credentials, limits of the endpoints); `None`: plain HTTP,
-    /// open, default limits. Read once at start.
+    /// open, default limits. Reloaded with the specs and alerts (it, its certificate and its
+    /// key are watched too), except its limits and whether TLS is on, which are fixed at start.
     pub web_config: Option<PathBuf>,
     /// The shard of the targets this process checks ([`Shard::WHOLE`]: all of them).
     pub shard: Shard,
@@ -80,14 +82,14 @@ pub async fn run(
     // Watch and listen for SIGHUP before loading: an edit or a SIGHUP during startup is not
     // lost, and SIGHUP never hits its default action (terminate) once the daemon is ready.
     let mut triggers = reload::triggers(&options.watch);
+    let web_file = options.web_config.as_deref();
+    triggers.watch_files(&watched_web_files(web_file, &WebConfig::default()));
     // The web config's problems and the specs' and alerts' are reported together.
-    let web = crate::server::web_config::load_optional(
-        options.web_config.as_deref(),
-        &crate::spec::process_env,
-    );
+    let web = web_config::load_optional(web_file, &crate::spec::process_env);
     let web_problems = web.as_ref().err().cloned().unwrap_or_default();
     let loaded = web_problems.combine(load()).map_err(RunError::Config)?;
     let web = web.map_err(RunError::Config)?;
+    triggers.watch_files(&watched_web_files(web_file, &web));
     let metrics = Arc::new(Metrics::new());
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
     let store = Arc::new(Store::open(&options.state_dir)?);
@@ -137,10 +139,11 @@ pub async fn run(
     let (server_stop, server_stop_rx) = watch::channel(false);
     let base = format!("{}://{addr}", web.scheme());
     let (tls, auth) = (web.tls.is_some(), !web.auth.is_open());
+    let live = Arc::new(web_config::Live::new(web));
     let server = tokio::spawn(crate::server::serve(
         listener,
         Arc::clone(&shared),
-        web,
+        Arc::clone(&live),
         server_stop_rx,
     ));
     let heartbeat = {
@@ -163,8 +166,16 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => break,
             Some(reason) = triggers.rx.recv() => {
-                match load() {
+                // The web config is part of the configuration: a problem in it or in the specs
+                // and alerts rejects the whole reload.
+                let web = reload_web_config(web_file, &live.current());
+                let web_problems = web.as_ref().err().cloned().unwrap_or_default();
+                match web_problems.combine(load()) {
                     Ok(loaded) => {
+                        if let Ok(Some(web)) = web {
+                            triggers.watch_files(&watched_web_files(web_file, &web));
+                            live.replace(web);
+                        }
                         engine.set_config(loaded.alerts.clone());
                         let share = supervisor.apply_shard(&loaded.specs, options.shard);
                         metrics.record_reload(true, supervisor.len());
@@ -202,4 +213,33 @@ pub async fn run(
     let _ = server.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The web config file and the certificate and key it names: what a reload watches.
+fn watched_web_files(file: Option<&Path>, web: &WebConfig) -> Vec<PathBuf> {
+    file.map(Path::to_path_buf)
+        .into_iter()
+        .chain(web.files())
+        .collect()
+}
+
+/// Load the web config `file` again (`None` without one) and check that it may replace
+/// `current`. New limits are ignored, with a warning: they apply from the next start.
+fn reload_web_config(
+    file: Option<&Path>,
+    current: &WebConfig,
+) -> Result<Option<WebConfig>, crate::spec::Diagnostics> {
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    let mut web = web_config::load_file(file, &crate::spec::process_env)?;
+    web_config::check_reload(current, &web, &file.display().to_string())?;
+    if web.limits != current.limits {
+        tracing::warn!(
+            file = %file.display(),
+            "the web config's limits changed; they apply after a restart"
+        );
+        web.limits = current.limits;
+    }
+    Ok(Some(web))
 }

@@ -7,10 +7,11 @@ use super::*;
 use crate::model::Schedule;
 use crate::spec::units::{parse_duration, parse_size};
 
-/// Every table of the spec and alert files.
+/// Every table of the spec, alert and web config files.
 fn tables() -> Vec<&'static Table> {
     let mut all: Vec<&'static Table> = crate::spec::keys::ALL.to_vec();
     all.extend(crate::alert::config::keys::ALL);
+    all.extend(crate::server::web_config::keys::ALL);
     all
 }
 
@@ -98,6 +99,8 @@ fn patterns_compile_in_both_dialects_used() {
         JSONPATH_TEXT,
         TOKEN,
         METHOD_TEXT,
+        BEARER_TOKEN_TEXT,
+        USER_NAME,
         &duration_text(),
         &schedule_text(),
     ] {
@@ -260,11 +263,18 @@ fn rules_and_defaults_are_in_the_schema() {
 }
 
 #[test]
-fn writes_both_files() {
+fn writes_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("schemas");
     let written = write_all(&out).unwrap();
-    assert_eq!(written, [out.join(SPEC_FILE), out.join(ALERTS_FILE)]);
+    assert_eq!(
+        written,
+        [
+            out.join(SPEC_FILE),
+            out.join(ALERTS_FILE),
+            out.join(WEB_FILE)
+        ]
+    );
     let spec = std::fs::read_to_string(&written[0]).unwrap();
     assert_eq!(spec, render(&spec_schema()));
     assert!(spec.ends_with("}\n"));

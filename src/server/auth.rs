@@ -20,6 +20,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use tokio::sync::Semaphore;
 
+use super::web_config::Live;
+
 /// Realm of the `WWW-Authenticate` challenges.
 const REALM: &str = "dcrawl";
 /// bcrypt checks run at once; more wait.
@@ -203,7 +205,9 @@ impl Auth {
 }
 
 /// Middleware: let a request through when its path is open or its credentials match; else 401.
-pub async fn require(State(auth): State<Arc<Auth>>, request: Request, next: Next) -> Response {
+/// The credentials are those of the web config being served when the request arrives.
+pub async fn require(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
+    let auth = live.auth();
     if !auth.protects(request.uri().path())
         || auth
             .accepts(request.headers().get(header::AUTHORIZATION))

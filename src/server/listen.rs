@@ -23,10 +23,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
-use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-use super::web_config::Limits;
+use super::web_config::{Limits, Live};
 
 /// Largest request line plus headers, in bytes (hyper's read buffer).
 pub const MAX_REQUEST_HEAD: usize = 64 * 1024;
@@ -45,11 +44,12 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Serve `router` on `listener` until `stop` turns true, then let open connections finish
-/// (each is bounded by the request timeout).
+/// (each is bounded by the request timeout). Each new connection speaks TLS with the
+/// certificate `web` holds when it is accepted (plain HTTP when `web` has no TLS).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    tls: Option<TlsAcceptor>,
+    web: Arc<Live>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -74,7 +74,7 @@ pub async fn serve(
             () = stopped(&mut stop) => break,
         };
         let _ = tcp.set_nodelay(true);
-        let (router, tls, stop) = (router.clone(), tls.clone(), stop.clone());
+        let (router, tls, stop) = (router.clone(), web.tls_acceptor(), stop.clone());
         tokio::spawn(async move {
             let _slot = slot;
             let Some(acceptor) = tls else {

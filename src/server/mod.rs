@@ -72,23 +72,20 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Serve the endpoints as `web` says (TLS, credentials, limits) until `stop` turns true.
+/// Serve the endpoints as `web` says (TLS, credentials, limits) until `stop` turns true. A
+/// reload that replaces the web config in `web` applies to new connections and requests; the
+/// limits stay those of the web config served at start.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-    web: web_config::WebConfig,
+    web: Arc<web_config::Live>,
     stop: watch::Receiver<bool>,
 ) {
-    let mut routes = router(shared);
-    if !web.auth.is_open() {
-        routes = routes.layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&web.auth),
-            auth::require,
-        ));
-    }
-    let tls = web
-        .tls
-        .as_ref()
-        .map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)));
-    listen::serve(listener, routes, tls, web.limits, stop).await;
+    let limits = web.current().limits;
+    // Always in place: a reload may add credentials to a server that started without any.
+    let routes = router(shared).layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&web),
+        auth::require,
+    ));
+    listen::serve(listener, routes, web, limits, stop).await;
 }

@@ -1,6 +1,6 @@
 //! TLS for the endpoints: the certificate chain and key of `tls_server_config`, read from PEM
-//! files once at start into a rustls server configuration (aws-lc-rs, the crypto provider the
-//! HTTP client and the mailer use too).
+//! files at start and at each reload into a rustls server configuration (aws-lc-rs, the crypto
+//! provider the HTTP client and the mailer use too).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,14 +16,17 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 pub struct Tls {
     /// What the handshakes use.
     pub config: Arc<ServerConfig>,
-    /// The certificate file it came from, for logs.
+    /// The certificate file it came from, for logs and to watch for a renewed certificate.
     pub cert_file: PathBuf,
+    /// The key file it came from, watched like the certificate file.
+    pub key_file: PathBuf,
 }
 
 impl fmt::Debug for Tls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tls")
             .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
             .finish_non_exhaustive()
     }
 }
@@ -119,6 +122,7 @@ pub fn load(cert_file: &Path, key_file: &Path) -> Result<Tls, TlsError> {
     Ok(Tls {
         config: Arc::new(config),
         cert_file: cert_file.to_path_buf(),
+        key_file: key_file.to_path_buf(),
     })
 }
 

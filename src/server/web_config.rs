@@ -6,8 +6,14 @@
 //! ([`crate::spec::yaml`]), walked against the key tables of [`keys`] with `${VAR}`
 //! interpolation, every problem reported at once as `FILE:LINE:COLUMN: message`. Tokens, password
 //! hashes and values from the environment are never printed back.
+//!
+//! `run` loads it again at each reload ([`check_reload`] says whether the new one may replace
+//! the one being served, [`Live`] holds the one being served).
 
 pub mod keys;
+mod live;
+
+pub use live::Live;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,7 +24,7 @@ use std::time::Duration;
 use super::auth::Auth;
 use super::tls::{self, Tls};
 use crate::spec::walk::Ctx;
-use crate::spec::yaml::{self, Node, Value};
+use crate::spec::yaml::{self, Node, Pos, Value};
 use crate::spec::{Diagnostic, Diagnostics, EnvLookup};
 
 /// Default of `limits.header_read_timeout`.
@@ -58,8 +64,10 @@ pub struct WebConfig {
     pub tls: Option<Tls>,
     /// Who may read the protected endpoints (shared by every connection).
     pub auth: Arc<Auth>,
-    /// Bounds on clients.
+    /// Bounds on clients (fixed at start: a reload does not change them).
     pub limits: Limits,
+    /// Where `tls_server_config` is written, for a reload that would turn TLS on.
+    pub tls_at: Option<Pos>,
 }
 
 impl WebConfig {
@@ -67,6 +75,31 @@ impl WebConfig {
     pub fn scheme(&self) -> &'static str {
         if self.tls.is_some() { "https" } else { "http" }
     }
+
+    /// The files it was read from besides the web config file itself (the certificate and
+    /// key), which a reload watches too.
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        self.tls
+            .iter()
+            .flat_map(|t| [t.cert_file.clone(), t.key_file.clone()])
+            .collect()
+    }
+}
+
+/// May `new`, loaded from the file named `file`, replace `old` in a running server? Credentials
+/// and the certificate may change; TLS cannot be turned on or off, since the listener's
+/// protocol is fixed at start.
+pub fn check_reload(old: &WebConfig, new: &WebConfig, file: &str) -> Result<(), Diagnostics> {
+    if old.tls.is_some() == new.tls.is_some() {
+        return Ok(());
+    }
+    let pos = new.tls_at.unwrap_or(Pos { line: 1, column: 1 });
+    Err(Diagnostics(vec![Diagnostic::new(
+        file,
+        pos.line,
+        pos.column,
+        "TLS cannot be turned on or off by a reload; restart dcrawl",
+    )]))
 }
 
 /// Load `path` when given, else the defaults.
@@ -105,6 +138,7 @@ pub fn load_source(
         && let Some(f) = ctx.fields(&root, &keys::FILE)
     {
         if let Some(n) = present(f.get("tls_server_config")) {
+            config.tls_at = Some(n.pos);
             config.tls = tls_server_config(&mut ctx, n, base);
         }
         if let Some(n) = present(f.get("basic_auth_users")) {
@@ -309,6 +343,14 @@ Prometheus scrapes a protected `/metrics` with `basic_auth` or `authorization` \
 Every string value may use `${NAME}` or `${NAME:-default}`, exactly as in spec files (see \
 `docs/spec-reference.md`). Bearer tokens, password hashes and values taken from the environment \
 are never printed back (in logs or errors); they show as `***`.\n\n\
+## Reload\n\n\
+`run` reloads this file with the specs and alerts: on SIGHUP and when the file, the certificate \
+or the key changes (files renamed into place and Kubernetes' swapped `..data` links included). \
+Credentials and `protect_metrics` apply to the next request, a new certificate to the next TLS \
+handshake; open connections keep theirs. An invalid file rejects the reload (errors logged, \
+`dcrawl_config_reload_success` 0) and the old configuration keeps serving. `limits` apply from \
+the next start (a change is logged and ignored), and turning TLS on or off is rejected: it needs \
+a restart.\n\n\
 ## Durations\n\n\
 A number with a unit, e.g. `500ms`, `5s`, `1m`.\n";
 

@@ -14,7 +14,8 @@ use super::walk::{EXTRACT_NAME, NamePattern, SPEC_NAME};
 /// (integers, booleans, durations, ...) accept a string holding `${VAR}`, as the loader does.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    /// Not described (tables outside the spec and alert files); anything goes.
+    /// Not described; anything goes (every table of the spec, alert and web config files gives
+    /// its keys a kind).
     Unspecified,
     /// Any scalar, read as text (a string, number or boolean).
     Text,
@@ -67,6 +68,10 @@ pub enum Kind {
     Recipients,
     /// A non-empty list of names, each given once.
     Names,
+    /// A map of user name (non-empty, without `:`) to text (a password hash).
+    Users,
+    /// One string, or a list of scalars read as text (tokens).
+    Tokens,
     /// A map with the table's keys.
     Map(&'static Table),
     /// A list of maps with the table's keys.

@@ -4,7 +4,7 @@
 //! [`super::reference_markdown`] renders them into `docs/web-config.md`, so the reference cannot
 //! drift from the code.
 
-use crate::spec::keys::{Table, key, req};
+use crate::spec::keys::{Kind, Table, key, req};
 
 /// The top level of the web config file.
 #[rustfmt::skip]
@@ -13,11 +13,11 @@ pub static FILE: Table = Table {
     title: "Web config file (top level)",
     intro: "Read once at start by `dcrawl run --web-config FILE` and checked by `dcrawl validate --web-config FILE`. Every key is optional: without a file (or with an empty one) the endpoints are served over plain HTTP to anyone who can reach `--listen`, with the `limits` defaults. `tls_server_config` and `basic_auth_users` follow the web config of Prometheus' exporter-toolkit (`--web.config.file`); `bearer_tokens`, `protect_metrics` and `limits` are dcrawl's additions.",
     keys: &[
-        key("tls_server_config", "map (see `tls_server_config`)", "plain HTTP", "Serve the endpoints over HTTPS only."),
-        key("basic_auth_users", "map of user name to bcrypt hash", "", "Users accepted with HTTP basic auth, each with the bcrypt hash (`$2y$`, `$2b$`, `$2a$`) of their password, e.g. from `htpasswd -nBC 10 USER`. A name may not contain `:`."),
-        key("bearer_tokens", "list of strings (or one string)", "", "Tokens accepted as `Authorization: Bearer TOKEN` (letters, digits and `-._~+/`, then optional `=`); write them as `\"${VAR}\"` to keep them out of the file."),
-        key("protect_metrics", "boolean", "`false`", "Whether `/metrics` needs credentials too; by default Prometheus scrapes it without any. Needs `basic_auth_users` or `bearer_tokens`."),
-        key("limits", "map (see `limits`)", "the defaults below", "Bounds that keep slow or numerous clients from holding the server; they apply without a file too."),
+        key("tls_server_config", "map (see `tls_server_config`)", "plain HTTP", "Serve the endpoints over HTTPS only.").of(Kind::Map(&TLS)),
+        key("basic_auth_users", "map of user name to bcrypt hash", "", "Users accepted with HTTP basic auth, each with the bcrypt hash (`$2y$`, `$2b$`, `$2a$`) of their password, e.g. from `htpasswd -nBC 10 USER`. A name may not contain `:`.").of(Kind::Users),
+        key("bearer_tokens", "list of strings (or one string)", "", "Tokens accepted as `Authorization: Bearer TOKEN` (letters, digits and `-._~+/`, then optional `=`); write them as `\"${VAR}\"` to keep them out of the file.").of(Kind::Tokens),
+        key("protect_metrics", "boolean", "`false`", "Whether `/metrics` needs credentials too; by default Prometheus scrapes it without any. Needs `basic_auth_users` or `bearer_tokens`.").of(Kind::Bool),
+        key("limits", "map (see `limits`)", "the defaults below", "Bounds that keep slow or numerous clients from holding the server; they apply without a file too.").of(Kind::Map(&LIMITS)),
     ],
 };
 
@@ -26,10 +26,10 @@ pub static FILE: Table = Table {
 pub static TLS: Table = Table {
     name: "tls_server_config",
     title: "`tls_server_config`",
-    intro: "The server's certificate and private key, PEM files read once at start (a relative path is relative to the web config file's folder; a changed certificate needs a restart). TLS 1.2 and 1.3, HTTP/1.1, no client certificates.",
+    intro: "The server's certificate and private key, PEM files read at start and at each reload (a relative path is relative to the web config file's folder; a renewed certificate applies to new connections, see Reload below). TLS 1.2 and 1.3, HTTP/1.1, no client certificates.",
     keys: &[
-        req("cert_file", "path", "The certificate chain: the server's certificate first, then any intermediates."),
-        req("key_file", "path", "The certificate's private key (PKCS#8, PKCS#1 RSA or SEC1 EC)."),
+        req("cert_file", "path", "The certificate chain: the server's certificate first, then any intermediates.").of(Kind::Text),
+        req("key_file", "path", "The certificate's private key (PKCS#8, PKCS#1 RSA or SEC1 EC).").of(Kind::Text),
     ],
 };
 
@@ -40,9 +40,9 @@ pub static LIMITS: Table = Table {
     title: "`limits`",
     intro: "How long one client may take and how many may be served at once. Requests are `GET` (and `HEAD`) only and their bodies are never read; a request head larger than 64 KiB is refused.",
     keys: &[
-        key("header_read_timeout", "duration > 0", "`5s`", "A client must send its whole request line and headers (with TLS: finish the handshake first) within this, else it is disconnected. An idle keep-alive connection is closed after this too."),
-        key("request_timeout", "duration > 0", "`10s`", "A connection is closed at most this long after its latest request's headers arrived, whether or not the response was sent (a client that does not read its response cannot hold the connection)."),
-        key("max_connections", "integer 1..=100000", "`256`", "Connections served at once; further ones wait in the listen backlog until one closes."),
+        key("header_read_timeout", "duration > 0", "`5s`", "A client must send its whole request line and headers (with TLS: finish the handshake first) within this, else it is disconnected. An idle keep-alive connection is closed after this too.").of(Kind::Duration),
+        key("request_timeout", "duration > 0", "`10s`", "A connection is closed at most this long after its latest request's headers arrived, whether or not the response was sent (a client that does not read its response cannot hold the connection).").of(Kind::Duration),
+        key("max_connections", "integer 1..=100000", "`256`", "Connections served at once; further ones wait in the listen backlog until one closes.").of(Kind::Int { min: 1, max: super::MAX_CONNECTIONS_LIMIT as u64 }),
     ],
 };
 
