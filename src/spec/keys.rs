@@ -184,6 +184,14 @@ impl Table {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// The documented default of `key`, without its backticks (tests compare it to the code).
+    #[cfg(test)]
+    pub(crate) fn documented_default(&self, key: &str) -> String {
+        let k = self.keys.iter().find(|k| k.name == key);
+        k.map(|k| k.default.trim_matches('`').to_string())
+            .unwrap_or_else(|| panic!("no key {key} in {}", self.name))
+    }
 }
 
 /// An optional key (for tables built elsewhere, e.g. the alert file's).
@@ -443,45 +451,43 @@ mod tests {
         assert!(doc.contains("${NAME:-default}"));
     }
 
-    fn documented(t: &Table, key: &str) -> String {
-        let k = t.keys.iter().find(|k| k.name == key).unwrap();
-        k.default.trim_matches('`').to_string()
-    }
-
     #[test]
     fn documented_defaults_equal_the_code() {
         use crate::model::*;
         use crate::spec::units::{parse_duration, parse_size};
-        assert_eq!(documented(&SPEC, "schedule"), DEFAULT_SCHEDULE);
+        assert_eq!(SPEC.documented_default("schedule"), DEFAULT_SCHEDULE);
         assert_eq!(
-            parse_duration(&documented(&DEFAULTS, "timeout")),
+            parse_duration(&DEFAULTS.documented_default("timeout")),
             Ok(DEFAULT_TIMEOUT)
         );
         assert_eq!(
-            parse_size(&documented(&DEFAULTS, "max_body")),
+            parse_size(&DEFAULTS.documented_default("max_body")),
             Ok(DEFAULT_MAX_BODY)
         );
         assert_eq!(
-            documented(&DEFAULTS, "follow_redirects"),
+            DEFAULTS.documented_default("follow_redirects"),
             DEFAULT_FOLLOW_REDIRECTS.to_string()
         );
         let t = Target::new("s", "t", url::Url::parse("http://127.0.0.1/").unwrap());
-        assert_eq!(documented(&DEFAULTS, "retries"), t.retries.to_string());
         assert_eq!(
-            documented(&DEFAULTS, "tls_verify"),
+            DEFAULTS.documented_default("retries"),
+            t.retries.to_string()
+        );
+        assert_eq!(
+            DEFAULTS.documented_default("tls_verify"),
             t.tls_verify.to_string()
         );
-        assert_eq!(documented(&CRAWL, "follow"), DEFAULT_CRAWL_FOLLOW);
+        assert_eq!(CRAWL.documented_default("follow"), DEFAULT_CRAWL_FOLLOW);
         assert_eq!(
-            documented(&CRAWL, "max_depth"),
+            CRAWL.documented_default("max_depth"),
             DEFAULT_CRAWL_MAX_DEPTH.to_string()
         );
         assert_eq!(
-            documented(&CRAWL, "max_pages"),
+            CRAWL.documented_default("max_pages"),
             DEFAULT_CRAWL_MAX_PAGES.to_string()
         );
         assert_eq!(
-            documented(&CRAWL, "concurrency"),
+            CRAWL.documented_default("concurrency"),
             DEFAULT_CRAWL_CONCURRENCY.to_string()
         );
     }

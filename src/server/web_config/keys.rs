@@ -54,28 +54,23 @@ mod tests {
     use super::*;
     use crate::server::web_config::Limits;
 
-    fn documented(t: &Table, key: &str) -> String {
-        let k = t.keys.iter().find(|k| k.name == key).unwrap();
-        k.default.trim_matches('`').to_string()
-    }
-
     #[test]
     fn documented_defaults_equal_the_code() {
         let d = Limits::default();
         let shown = |d: std::time::Duration| humantime::format_duration(d).to_string();
         assert_eq!(
-            documented(&LIMITS, "header_read_timeout"),
+            LIMITS.documented_default("header_read_timeout"),
             shown(d.header_read_timeout)
         );
         assert_eq!(
-            documented(&LIMITS, "request_timeout"),
+            LIMITS.documented_default("request_timeout"),
             shown(d.request_timeout)
         );
         assert_eq!(
-            documented(&LIMITS, "max_connections"),
+            LIMITS.documented_default("max_connections"),
             d.max_connections.to_string()
         );
-        assert_eq!(documented(&FILE, "protect_metrics"), "false");
+        assert_eq!(FILE.documented_default("protect_metrics"), "false");
         for t in ALL {
             assert!(t.keys.iter().all(|k| !k.doc.is_empty()), "{}", t.name);
         }
