@@ -12,14 +12,13 @@ mod daemon_support;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crawl_site::{Model, Page, Rules, Site, model, same_origin, serve, site};
-use daemon_support::{Daemon, find_target, sample};
+use daemon_support::{Daemon, find_target, sample, wait_output};
 use serde_json::Value;
 use url::Url;
 
@@ -77,7 +76,7 @@ async fn check(spec: &str, args: &[&str]) -> Run {
 }
 
 fn run_check(file: &Path, args: &[String]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dcrawl"))
+    let child = Command::new(env!("CARGO_BIN_EXE_dcrawl"))
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .arg("check")
@@ -89,34 +88,11 @@ fn run_check(file: &Path, args: &[String]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let read = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().unwrap()));
-    let stderr = read(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > CHECK_DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "dcrawl check ran past {CHECK_DEADLINE:?}; stderr:\n{}",
-                stderr.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let out = wait_output(child, CHECK_DEADLINE);
     Run {
-        code: status.code(),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
     }
 }
 

@@ -14,13 +14,12 @@ mod hostile;
 mod hostile_h2;
 mod support;
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use daemon_support::{Daemon, find_target, sample, write_atomic};
+use daemon_support::{Daemon, find_target, peak_rss_kib, sample, wait_output, write_atomic};
 use hostile::Hostile;
 use hostile_h2::H2;
 use serde_json::Value;
@@ -150,18 +149,10 @@ impl Run {
     }
 }
 
-/// `VmHWM` of process `pid` in KiB (None once it has exited).
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Run `dcrawl check --specs DIR --format json ARGS`, sampling its peak RSS until it exits;
 /// killed (and the test failed) if it runs for 60 s.
 fn check(dir: &Path, args: &[&str]) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dcrawl"))
+    let child = Command::new(env!("CARGO_BIN_EXE_dcrawl"))
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .args(["check", "--format", "json", "--specs"])
@@ -172,41 +163,19 @@ fn check(dir: &Path, args: &[&str]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id();
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = pipe.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = peak_rss_kib(pid) {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("dcrawl check hung; log:\n{}", stderr.join().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let wall = started.elapsed();
-    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nlog:\n{stderr}"));
+    let out = wait_output(child, Duration::from_secs(60));
+    let json = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nlog:\n{}",
+            out.stdout, out.stderr
+        )
+    });
     Run {
-        code: status.code(),
+        code: out.status.code(),
         json,
-        wall,
-        peak_rss_kib: peak,
-        stderr,
+        wall: out.wall,
+        peak_rss_kib: out.peak_rss_kib,
+        stderr: out.stderr,
     }
 }
 

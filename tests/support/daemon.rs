@@ -359,7 +359,7 @@ where
     S: Into<OsString>,
 {
     let workdir = tempfile::tempdir().unwrap();
-    let mut child = command()
+    let child = command()
         .args(args.into_iter().map(Into::into))
         .current_dir(workdir.path())
         .stdin(Stdio::null())
@@ -367,14 +367,50 @@ where
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
-        s
-    });
+    let out = wait_output(child, within);
+    (out.status, out.stderr)
+}
+
+/// What a finished child process printed, how long it ran and its peak RSS.
+pub struct Output {
+    pub status: ExitStatus,
+    /// Its stdout (empty unless piped).
+    pub stdout: String,
+    /// Its stderr (empty unless piped).
+    pub stderr: String,
+    /// From this call to its exit.
+    pub wall: Duration,
+    /// The highest `VmHWM` seen while it ran, in KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// `VmHWM` of process `pid` in KiB (None once it has exited).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Wait for `child` to exit, draining its piped stdout and stderr and sampling its peak RSS;
+/// kill it and fail the test (showing its stderr) if it runs past `within`.
+pub fn wait_output(mut child: Child, within: Duration) -> Output {
     let started = Instant::now();
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut s);
+            }
+            s
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let mut peak = 0;
     let status = loop {
+        if let Some(kib) = peak_rss_kib(child.id()) {
+            peak = peak.max(kib);
+        }
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
@@ -383,12 +419,18 @@ where
             let _ = child.wait();
             panic!(
                 "dcrawl did not exit within {within:?}; stderr:\n{}",
-                reader.join().unwrap()
+                stderr.join().unwrap()
             );
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     };
-    (status, reader.join().unwrap())
+    Output {
+        status,
+        wall: started.elapsed(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        peak_rss_kib: peak,
+    }
 }
 
 /// Write `text` to `path` atomically (a temporary file in the same folder, then a rename), so
