@@ -92,6 +92,7 @@ fn response(body: String, content_type: &'static str) -> Response {
         final_url: Url::parse("http://127.0.0.1/x").expect("a valid URL"),
         duration: Duration::from_millis(3),
         tls_not_after: None,
+        first_redirect: None,
     }
 }
 

@@ -10,9 +10,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::Parser as _;
 use dcrawl::cli::{AlertCommand, Cli, Command, Format, LogFormat, SchemaOf};
-use dcrawl::config::Loaded;
 use dcrawl::daemon::{self, RunOptions};
 use dcrawl::fetch::{FetchOptions, Fetcher};
+use dcrawl::load::Loaded;
 use dcrawl::model::{Config, Target};
 use dcrawl::report::{self, Summary};
 use dcrawl::shard::Shard;
@@ -116,7 +116,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             shard,
             limits,
         } => {
-            let default_alerts = [PathBuf::from(dcrawl::config::DEFAULT_ALERTS)];
+            let default_alerts = [PathBuf::from(dcrawl::load::DEFAULT_ALERTS)];
             let watched = if alerts.is_empty() {
                 &default_alerts[..]
             } else {
@@ -138,7 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 shard: shard.unwrap_or_default(),
             };
             let loader: daemon::Loader =
-                Box::new(move || dcrawl::config::load_files(&specs, &alerts, &spec::process_env));
+                Box::new(move || dcrawl::load::load_files(&specs, &alerts, &spec::process_env));
             runtime()?.block_on(serve(options, loader))
         }
         Command::Alert {
@@ -178,7 +178,7 @@ fn print_diagnostics(d: &Diagnostics) -> u8 {
 
 fn validate(specs: &[PathBuf], alerts: &[PathBuf], web: Option<PathBuf>) -> u8 {
     let web = dcrawl::server::web_config::load_optional(web.as_deref(), &spec::process_env);
-    let loaded = dcrawl::config::load_files(specs, alerts, &spec::process_env);
+    let loaded = dcrawl::load::load_files(specs, alerts, &spec::process_env);
     match web.err().unwrap_or_default().combine(loaded) {
         Ok(Loaded {
             specs: config,
@@ -276,7 +276,7 @@ async fn check(
 
 /// `dcrawl alert test`: one test notification, delivered now (not through the outbox).
 async fn alert_test(name: &str, alerts: &[PathBuf]) -> anyhow::Result<u8> {
-    let config = match dcrawl::config::load_alerts(alerts, &spec::process_env) {
+    let config = match dcrawl::load::load_alerts(alerts, &spec::process_env) {
         Ok(c) => c,
         Err(d) => return Ok(print_diagnostics(&d)),
     };

@@ -55,6 +55,13 @@ struct NameLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StepLabels {
+    spec: String,
+    target: String,
+    step: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabels {
     channel: String,
     result: String,
@@ -80,6 +87,8 @@ struct Seen {
     extracted: BTreeSet<String>,
     /// Crawl page result labels that were set.
     crawl: BTreeSet<String>,
+    /// Flow step names that were recorded.
+    steps: BTreeSet<String>,
 }
 
 /// Every dcrawl metric, registered once.
@@ -96,6 +105,8 @@ pub struct Metrics {
     tls_expiry: Family<TargetLabels, Gauge>,
     extracted: Family<NameLabels, FloatGauge>,
     crawl_pages: Family<ResultLabels, Gauge>,
+    step_duration: Family<StepLabels, FloatGauge>,
+    step_success: Family<StepLabels, Gauge>,
     skipped_runs: Family<TargetLabels, Counter>,
     alert_firing: Family<TargetLabels, Gauge>,
     notifications: Family<ChannelLabels, Counter>,
@@ -136,6 +147,8 @@ impl Metrics {
             tls_expiry: Family::default(),
             extracted: Family::default(),
             crawl_pages: Family::default(),
+            step_duration: Family::default(),
+            step_success: Family::default(),
             skipped_runs: Family::default(),
             alert_firing: Family::default(),
             notifications: Family::default(),
@@ -200,6 +213,16 @@ impl Metrics {
             "dcrawl_crawl_pages",
             "Pages of the last crawl run by result (ok, failed)",
             m.crawl_pages.clone(),
+        );
+        r.register(
+            "dcrawl_step_duration_seconds",
+            "Time of the flow step's request in the target's last run",
+            m.step_duration.clone(),
+        );
+        r.register(
+            "dcrawl_step_success",
+            "1 if the flow step passed in the target's last run, 0 if it failed or was skipped",
+            m.step_success.clone(),
         );
         r.register(
             "dcrawl_skipped_runs",
@@ -316,6 +339,23 @@ impl Metrics {
                 })
                 .set(*value);
             entry.extracted.insert(name.clone());
+        }
+        for step in r.steps.iter().flatten() {
+            let labels = StepLabels {
+                spec: r.spec.clone(),
+                target: r.target.clone(),
+                step: step.name.clone(),
+            };
+            let passed = step.outcome == Some(crate::result::Outcome::Success);
+            self.step_success
+                .get_or_create(&labels)
+                .set(i64::from(passed));
+            if step.outcome.is_some() {
+                self.step_duration
+                    .get_or_create(&labels)
+                    .set(step.duration.as_secs_f64());
+            }
+            entry.steps.insert(step.name.clone());
         }
         drop(seen);
         if let Some(crawl) = &r.crawl {
@@ -458,6 +498,15 @@ impl Metrics {
                     target: target.into(),
                     result,
                 });
+            }
+            for step in seen.steps {
+                let labels = StepLabels {
+                    spec: spec.into(),
+                    target: target.into(),
+                    step,
+                };
+                self.step_duration.remove(&labels);
+                self.step_success.remove(&labels);
             }
         }
     }

@@ -15,12 +15,18 @@ use url::Url;
 
 pub use crate::spec::schedule::Schedule;
 
+pub mod flow;
+
 /// Default whole-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default largest accepted body: 10 MiB.
 pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 /// Default redirect limit.
 pub const DEFAULT_FOLLOW_REDIRECTS: u32 = 10;
+/// Default extra attempts after a transport error.
+pub const DEFAULT_RETRIES: u32 = 0;
+/// Default of `tls_verify`.
+pub const DEFAULT_TLS_VERIFY: bool = true;
 /// Default schedule of a spec.
 pub const DEFAULT_SCHEDULE: &str = "@every 1m";
 
@@ -86,6 +92,8 @@ pub struct Target {
     pub secrets: Arc<[String]>,
     /// `crawl:` with `expect_each:`: makes this a crawl target.
     pub crawl: Option<Arc<Crawl>>,
+    /// `steps:` (with `vars:`): makes this a multi-step flow; `url` is then its first step's.
+    pub flow: Option<Arc<flow::Flow>>,
 }
 
 impl Target {
@@ -101,14 +109,15 @@ impl Target {
             body: None,
             schedule: Schedule::every(Duration::from_secs(60)),
             timeout: DEFAULT_TIMEOUT,
-            retries: 0,
+            retries: DEFAULT_RETRIES,
             max_body: DEFAULT_MAX_BODY,
             follow_redirects: DEFAULT_FOLLOW_REDIRECTS,
-            tls_verify: true,
+            tls_verify: DEFAULT_TLS_VERIFY,
             expect: Expect::default(),
             extract: Vec::new(),
             secrets: Arc::from(Vec::new()),
             crawl: None,
+            flow: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! secret that a shortened quote cut at its `…` (a page text shown as `"auth=Bearer tok-4…"`
 //! would otherwise leak the secret's first characters).
 
+use url::Url;
+
 /// The mark quotes use where they cut text (see `evaluate::show`).
 const CUT: char = '…';
 
@@ -97,6 +99,37 @@ fn longest_head_at_end(part: &str, secrets: &[&str]) -> usize {
         .map(str::len)
         .max()
         .unwrap_or(0)
+}
+
+/// Is `name` a header whose value is a credential?
+pub fn is_credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie"
+    ) || ["token", "key", "secret", "password"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// The forms a secret takes once it is part of a URL (percent-encoded as in a query or a
+/// path), where they differ from the secret: URLs are printed, and must be redacted too.
+pub fn secret_forms(secret: &str) -> Vec<String> {
+    let Ok(mut url) = Url::parse("http://host/") else {
+        return Vec::new();
+    };
+    url.set_query(Some(secret));
+    let query = url.query().unwrap_or_default().to_string();
+    url.set_query(None);
+    url.set_path(secret);
+    let path = url.path().trim_start_matches('/').to_string();
+    let mut forms = Vec::new();
+    for form in [query, path] {
+        if form != secret && !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
 }
 
 #[cfg(test)]

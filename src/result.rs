@@ -5,6 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::model::Target;
+use crate::page::Checked;
+
 /// `success`, `failure` or `error`, as the contract defines them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -18,6 +21,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The verdict on a response: `error` when it was unusable, else `failure` when an
+    /// assertion failed, else `success`. Every kind of check decides by this one rule.
+    pub fn judge(unusable: bool, failures: &[Failure]) -> Outcome {
+        if unusable {
+            Outcome::Error
+        } else if failures.is_empty() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
+    }
+
     /// The contract's name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,9 +109,55 @@ pub struct CheckResult {
     pub started_at: SystemTime,
     /// What a crawl target's run found, page by page (`None` for other targets).
     pub crawl: Option<Box<CrawlReport>>,
+    /// Every step of a flow target's run, in order (`None` for other targets).
+    pub steps: Option<Vec<StepResult>>,
 }
 
 impl CheckResult {
+    /// A result for `target` with nothing observed yet (success until something says otherwise).
+    pub fn blank(target: &Target, started_at: SystemTime) -> CheckResult {
+        CheckResult {
+            spec: target.spec.clone(),
+            target: target.name.clone(),
+            url: target.redact(target.url.as_str()),
+            outcome: Outcome::Success,
+            error: None,
+            status: None,
+            duration: Duration::ZERO,
+            failures: Vec::new(),
+            extracted: BTreeMap::new(),
+            response_size: None,
+            tls_not_after: None,
+            started_at,
+            crawl: None,
+            steps: None,
+        }
+    }
+
+    /// The result of a check task that ended abnormally (it panicked): an error, never dropped.
+    pub fn aborted(target: &Target) -> CheckResult {
+        CheckResult {
+            outcome: Outcome::Error,
+            error: Some("internal error: the check ended abnormally".into()),
+            ..CheckResult::blank(target, SystemTime::now())
+        }
+    }
+
+    /// The result of one page check of `target`.
+    pub fn of_page(target: &Target, started_at: SystemTime, page: Checked) -> CheckResult {
+        CheckResult {
+            outcome: page.outcome,
+            error: page.error,
+            status: page.status,
+            duration: page.duration,
+            failures: page.failures,
+            extracted: page.extracted,
+            response_size: page.size,
+            tls_not_after: page.tls_not_after,
+            ..CheckResult::blank(target, started_at)
+        }
+    }
+
     /// A copy to keep until the next run: a crawl keeps its counts, failed pages and slowest
     /// page, not every page.
     pub fn to_keep(&self) -> CheckResult {
@@ -114,6 +175,7 @@ impl CheckResult {
             tls_not_after: self.tls_not_after,
             started_at: self.started_at,
             crawl: self.crawl.as_ref().map(|c| Box::new(c.summary())),
+            steps: self.steps.clone(),
         }
     }
 }
@@ -179,4 +241,66 @@ pub struct PageResult {
     pub duration: Duration,
     /// Its failed assertions (ids as in `expect_each`, or the seed's `expect`).
     pub failures: Vec<Failure>,
+}
+
+/// One step of a flow run.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    /// The step's name.
+    pub name: String,
+    /// The URL requested (secrets redacted); `None` when no request was made.
+    pub url: Option<String>,
+    /// Its verdict; `None` when it was skipped (an earlier step failed).
+    pub outcome: Option<Outcome>,
+    /// Status of its response, if one came.
+    pub status: Option<u16>,
+    /// Time to its full body (or to the error).
+    pub duration: Duration,
+    /// Its failed assertions and captures (ids without the `step.NAME.` prefix).
+    pub failures: Vec<Failure>,
+    /// Why it got no usable response.
+    pub error: Option<String>,
+}
+
+impl StepResult {
+    /// A step that did not run because an earlier one failed.
+    pub fn skipped(name: &str) -> StepResult {
+        StepResult {
+            name: name.to_string(),
+            url: None,
+            outcome: None,
+            status: None,
+            duration: Duration::ZERO,
+            failures: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A step that got no usable response.
+    pub fn error(name: &str, url: Option<String>, reason: String) -> StepResult {
+        StepResult {
+            outcome: Some(Outcome::Error),
+            url,
+            error: Some(reason),
+            ..StepResult::skipped(name)
+        }
+    }
+
+    /// `success`, `failure`, `error` or `skipped`.
+    pub fn result_str(&self) -> &'static str {
+        self.outcome.map_or("skipped", Outcome::as_str)
+    }
+
+    /// The same with every secret replaced by `***`.
+    pub fn redact(&mut self, secrets: &[String]) {
+        if let Some(u) = &mut self.url {
+            *u = crate::redact::redact(u, secrets);
+        }
+        if let Some(e) = &mut self.error {
+            *e = crate::redact::redact(e, secrets);
+        }
+        for f in &mut self.failures {
+            f.message = crate::redact::redact(&f.message, secrets);
+        }
+    }
 }

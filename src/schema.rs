@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use schemars::{Schema, json_schema};
 use serde_json::{Map, Value};
 
-use crate::spec::keys::{KeyDoc, Kind, Rule, Table};
-use crate::spec::walk::{IDENTIFIER, SPEC_NAME};
+use crate::config::keys::{KeyDoc, Kind, Rule, Table};
+use crate::config::walk::{IDENTIFIER, SPEC_NAME};
 
 /// File name of the spec file schema (in `docs/schema/` and what `--out` writes).
 pub const SPEC_FILE: &str = "spec.schema.json";
@@ -441,6 +441,15 @@ impl Generator {
                     &["string"],
                     SPEC_NAME.shown,
                     &format!("expected a name matching {}", SPEC_NAME.shown),
+                ),
+                "additionalProperties": self.reference(t, Self::object),
+            }),
+            Kind::NamedMaps(pattern, t) => json_schema!({
+                "type": "object",
+                "propertyNames": matching(
+                    &["string"],
+                    pattern.shown,
+                    &format!("expected a name matching {}", pattern.shown),
                 ),
                 "additionalProperties": self.reference(t, Self::object),
             }),

@@ -298,6 +298,7 @@ fn response(content_type: &str, body: &[u8]) -> Response {
         final_url: "http://127.0.0.1/".parse().unwrap(),
         duration: Duration::from_millis(3),
         tls_not_after: None,
+        first_redirect: None,
     }
 }
 

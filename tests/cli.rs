@@ -255,7 +255,7 @@ fn example_specs_are_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.starts_with("3 specs"), "{stdout}");
+    assert!(stdout.starts_with("4 specs"), "{stdout}");
     assert!(stdout.contains("5 channels, 3 routes OK"), "{stdout}");
 }
 

@@ -63,6 +63,7 @@ fn exposition() -> String {
         tls_not_after: Some(1_900_000_000),
         started_at: SystemTime::now(),
         crawl: None,
+        steps: None,
     };
     m.record(&result("home", Outcome::Success));
     m.record(&result("products", Outcome::Failure));

@@ -242,6 +242,7 @@ fn response(html: &str) -> Response {
         final_url: Url::parse("https://shop.example/c/page.html").unwrap(),
         duration: Duration::ZERO,
         tls_not_after: None,
+        first_redirect: None,
     }
 }
 

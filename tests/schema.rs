@@ -312,7 +312,8 @@ const SPEC_MISTAKES: &[(&str, &str, &str, &str)] = &[
     ("retries: 1", "max_body: lots", "/targets/0/max_body", "does not match"),
     ("status: 200", "status: 700", "/targets/0/expect/status", "maximum"),
     ("status: 200", "status: [200, 6xx]", "/targets/0/expect/status/1", "does not match"),
-    ("    url: http://127.0.0.1/\n", "", "/targets/0", "url"),
+    // Without `url` a target needs `steps`: exactly one of the two.
+    ("    url: http://127.0.0.1/\n", "", "/targets/0", "oneOf"),
     ("url: http://", "url: ftp://", "/targets/0/url", "does not match"),
     ("    body: hello\n", "    body: hello\n    json: {a: 1}\n", "/targets/0", "json"),
     ("    expect:\n", "    expect_each: {status: 200}\n    expect:\n", "/targets/0", "crawl"),

@@ -34,7 +34,18 @@ const HOOK_TOKEN: &str = "hook-PLANTED-1234";
 /// An SMTP password that is never used (the channel is never routed to), only loaded.
 const SMTP_PASSWORD: &str = "smtp-PLANTED-5678";
 
-const ALL: [&str; 5] = [ENV_TOKEN, API_KEY, COOKIE, HOOK_TOKEN, SMTP_PASSWORD];
+/// The token a flow's login step returns and captures with `secret: true`; the next step sends
+/// it in a URL query (percent-encoded) and a header, and the site echoes it back.
+const FLOW_TOKEN: &str = "flow-PLANTED tok<77>";
+
+const ALL: [&str; 6] = [
+    ENV_TOKEN,
+    API_KEY,
+    COOKIE,
+    HOOK_TOKEN,
+    SMTP_PASSWORD,
+    FLOW_TOKEN,
+];
 
 /// Fail, naming the secret and where it appeared, if any planted secret is in `text`.
 fn assert_clean(what: &str, text: &str) {
@@ -123,7 +134,11 @@ async fn site() -> String {
         .route("/echo", get(echo_html))
         .route("/json", get(echo_json))
         .route("/loop", get(redirect_loop))
-        .route("/error", get(error_page));
+        .route("/error", get(error_page))
+        .route(
+            "/login",
+            axum::routing::post(|| async { axum::Json(serde_json::json!({"token": FLOW_TOKEN})) }),
+        );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -205,6 +220,23 @@ targets:
     url: "{site}/error?api_token=${{PLANT_TOKEN}}"
   - name: down
     url: "http://127.0.0.1:{closed}/?api_token=${{PLANT_TOKEN}}"
+  - name: flow
+    steps:
+      - name: login
+        url: "{site}/login"
+        method: POST
+        capture:
+          token: {{json: $.token, secret: true}}
+      - name: me
+        url: "{site}/json?flow_token={{{{token}}}}"
+        headers: {{Authorization: "Bearer {{{{token}}}}"}}
+        expect:
+          json: [{{path: $.auth, value: "nope"}}]
+      - name: again
+        url: "{site}/echo?flow_token={{{{token}}}}"
+        always_run: true
+        expect:
+          html: [{{css: h1, text: "nope"}}]
 "#
     )
 }
@@ -293,6 +325,13 @@ async fn planted_secrets_never_appear_in_any_output() {
         // The checks really saw the echoed secrets (else this test proves nothing).
         assert!(out.contains("***"), "check --format {format}:\n{out}");
         assert_clean(&format!("check --format {format}"), &out);
+        if format == "json" {
+            // The flow's captured token really came back from the site, redacted.
+            assert!(
+                out.contains("flow_token=***"),
+                "the flow token was not echoed: {out}"
+            );
+        }
     }
 
     // `validate` with errors made of secrets: a duration, a status and a URL from the token.

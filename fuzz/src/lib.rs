@@ -134,6 +134,7 @@ pub fn response(data: &[u8], content_type: &'static str) -> Response {
         final_url: url::Url::parse("http://127.0.0.1:8080/page").unwrap_or_else(|e| panic!("{e}")),
         duration: Duration::from_millis(5),
         tls_not_after: None,
+        first_redirect: None,
     }
 }
 

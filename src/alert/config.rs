@@ -2,7 +2,7 @@
 //! `FILE:LINE:COLUMN` diagnostics.
 //!
 //! It reuses the spec loader's machinery: each file is parsed into the positioned tree
-//! ([`crate::spec::yaml`]), walked against the key tables of [`keys`] (`${VAR}` interpolated on
+//! ([`crate::config::yaml`]), walked against the key tables of [`keys`] (`${VAR}` interpolated on
 //! the way), and every problem of every file is collected. All files are merged: channel names
 //! are unique across files, and a route may name a channel of any file.
 
@@ -13,9 +13,9 @@ mod route;
 use std::path::PathBuf;
 
 use crate::alert::AlertConfig;
-use crate::spec::walk::{Ctx, SPEC_NAME};
-use crate::spec::yaml::{self, Pos, Value};
-use crate::spec::{Diagnostic, Diagnostics, EnvLookup, Source};
+use crate::config::walk::{Ctx, SPEC_NAME};
+use crate::config::yaml::{self, Pos, Value};
+use crate::config::{Diagnostic, Diagnostics, EnvLookup, Source, files};
 
 /// Read every `*.yaml`/`*.yml` under `paths` (files or folders, recursively, sorted) and load them.
 ///
@@ -24,32 +24,7 @@ use crate::spec::{Diagnostic, Diagnostics, EnvLookup, Source};
 /// An unreadable file or folder, or a YAML error, is a diagnostic. Every problem of every file
 /// is reported at once, sorted by file and position.
 pub fn load_paths(paths: &[PathBuf], env: EnvLookup<'_>) -> Result<AlertConfig, Diagnostics> {
-    let mut diags = Diagnostics::default();
-    let mut sources = Vec::new();
-    for path in paths {
-        let files = match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => {
-                let mut found = Vec::new();
-                crate::spec::collect_dir(path, 0, &mut found, &mut diags);
-                found.sort();
-                found
-            }
-            Ok(_) => vec![path.clone()],
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                let shown = path.display().to_string();
-                diags.push(Diagnostic::new(shown, 1, 1, format!("cannot read: {e}")));
-                continue;
-            }
-        };
-        for file in files {
-            let name = file.display().to_string();
-            match std::fs::read_to_string(&file) {
-                Ok(text) => sources.push(Source { name, text }),
-                Err(e) => diags.push(Diagnostic::new(name, 1, 1, format!("cannot read: {e}"))),
-            }
-        }
-    }
+    let (sources, diags) = files::read_paths(paths, files::Missing::Empty, None);
     diags.combine(load_sources(&sources, env))
 }
 
@@ -202,5 +177,5 @@ payloads) and show as `***`.\n\n\
 
 /// Render the alert file reference (the content of `docs/alert-reference.md`).
 pub fn reference_markdown() -> String {
-    crate::spec::reference::render_reference(PREAMBLE, &keys::ALL, PROSE)
+    crate::config::reference::render_reference(PREAMBLE, &keys::ALL, PROSE)
 }

@@ -8,13 +8,6 @@ use url::Url;
 
 use crate::model::Crawl;
 
-/// The contract's normal form: fragment dropped; scheme and host lower-cased and the default
-/// port removed (the `url` crate's parser already does both).
-pub fn normalise(mut url: Url) -> Url {
-    url.set_fragment(None);
-    url
-}
-
 /// Which URLs a crawl may request.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -160,7 +153,7 @@ mod tests {
     }
 
     fn url(s: &str) -> Url {
-        normalise(Url::parse(s).unwrap())
+        crate::page::normalise(Url::parse(s).unwrap())
     }
 
     #[test]

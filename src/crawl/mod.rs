@@ -9,8 +9,6 @@
 //! kept: a page's body is dropped as soon as it has been checked and its links taken.
 
 mod frontier;
-mod links;
-mod page;
 mod robots;
 mod sitemap;
 
@@ -23,13 +21,13 @@ use url::{Origin, Url};
 
 use crate::fetch::Fetcher;
 use crate::model::{Crawl, Expect, Target};
+use crate::page::{self, Checked, Checks};
+use crate::redact::is_credential_header;
 use crate::result::{CheckResult, CrawlReport, Failure, Outcome, PageResult};
-use crate::spec::is_credential_header;
 use frontier::{Frontier, Planned, Scope};
-use page::{Checked, Checks};
 use robots::Politeness;
 
-pub use frontier::normalise;
+pub use crate::page::normalise;
 pub use robots::{MAX_CRAWL_DELAY, product_token};
 pub use sitemap::MAX_SITEMAP_FILES;
 
@@ -37,7 +35,7 @@ pub use sitemap::MAX_SITEMAP_FILES;
 /// status, extracted values and failures plus a `page.ID` failure per failed page assertion.
 pub async fn run(fetcher: &Fetcher, target: &Target, crawl: Arc<Crawl>) -> CheckResult {
     let start = Instant::now();
-    let mut result = crate::runner::blank(target, SystemTime::now());
+    let mut result = CheckResult::blank(target, SystemTime::now());
     let seed_url = normalise(target.url.clone());
     let ctx = Arc::new(PageCtx::new(
         fetcher.clone(),
@@ -61,11 +59,8 @@ pub async fn run(fetcher: &Fetcher, target: &Target, crawl: Arc<Crawl>) -> Check
     };
     run.frontier.admit(seed.clone());
     let checks = Checks {
-        expect: &target.expect,
-        non_html: &target.expect,
-        extract: &target.extract,
         follow: (crawl.max_depth > 0).then_some(&crawl.follow),
-        status_only: false,
+        ..Checks::of(target)
     };
     let checked = page::check(fetcher, target, &target.url, checks, None).await;
     result.status = checked.status;
@@ -96,13 +91,7 @@ pub async fn run(fetcher: &Fetcher, target: &Target, crawl: Arc<Crawl>) -> Check
 
     result.failures.append(&mut run.problems);
     result.failures.append(&mut run.page_failures);
-    result.outcome = if seed_failed {
-        Outcome::Error
-    } else if result.failures.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    };
+    result.outcome = Outcome::judge(seed_failed, &result.failures);
     run.report.truncated = run.frontier.truncated;
     result.crawl = Some(Box::new(run.report));
     result.duration = start.elapsed();

@@ -296,7 +296,7 @@ async fn target_loop(
 #[cfg(test)]
 mod tests;
 
-pub use crate::config::Loaded;
+pub use crate::load::Loaded;
 pub use run::{Loader, RunError, RunOptions, run};
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the

@@ -54,6 +54,7 @@ fn checker(rec: Arc<Recorder>, clock: Clock, takes: Duration) -> CheckFn {
                 tls_not_after: None,
                 started_at: std::time::SystemTime::now(),
                 crawl: None,
+                steps: None,
             }
         })
     })

@@ -180,6 +180,52 @@ async fn api_products() -> impl IntoResponse {
     )
 }
 
+/// The demo account's bearer token, handed out by `POST /api/login`.
+pub const DEMO_TOKEN: &str = "demo-token-5e3f";
+
+/// `POST /api/login` with `{"user": "demo", "password": "demo"}`: a bearer token.
+async fn api_login(axum::Json(body): axum::Json<serde_json::Value>) -> Response {
+    if body["user"] == "demo" && body["password"] == "demo" {
+        axum::Json(json!({"token": DEMO_TOKEN})).into_response()
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "bad login"})),
+        )
+            .into_response()
+    }
+}
+
+/// Is the request's bearer token the demo account's?
+fn signed_in(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        == Some(DEMO_TOKEN)
+}
+
+/// `GET /api/account` with the bearer token: the account and its orders.
+async fn api_account(headers: axum::http::HeaderMap) -> Response {
+    if !signed_in(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "sign in first"})),
+        )
+            .into_response();
+    }
+    axum::Json(json!({"name": "demo", "orders": [{"id": 1041, "total": 24.5}]})).into_response()
+}
+
+/// `POST /api/logout`.
+async fn api_logout(headers: axum::http::HeaderMap) -> StatusCode {
+    if signed_in(&headers) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::UNAUTHORIZED
+    }
+}
+
 /// The demo shop's routes; `flap` makes `/api/health` break and recover on a cycle.
 pub fn router(flap: Option<Flap>) -> Router {
     let state = Arc::new(SiteState {
@@ -192,6 +238,9 @@ pub fn router(flap: Option<Flap>) -> Router {
         .route("/products/{id}", get(product))
         .route("/api/health", get(api_health))
         .route("/api/products", get(api_products))
+        .route("/api/login", axum::routing::post(api_login))
+        .route("/api/account", get(api_account))
+        .route("/api/logout", axum::routing::post(api_logout))
         .route("/hooks/alerts", axum::routing::post(receive_alert))
         .with_state(state)
 }

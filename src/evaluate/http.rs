@@ -152,6 +152,7 @@ mod tests {
             final_url: url.parse().unwrap(),
             duration: Duration::from_millis(1200),
             tls_not_after: None,
+            first_redirect: None,
         }
     }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod body;
+pub mod capture;
 pub mod check;
 mod dom;
 mod extract;

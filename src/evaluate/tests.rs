@@ -22,6 +22,7 @@ fn response(status: u16, content_type: &str, body: &[u8]) -> Response {
         final_url: "http://127.0.0.1:8080/".parse().unwrap(),
         duration: Duration::from_millis(40),
         tls_not_after: None,
+        first_redirect: None,
     }
 }
 

@@ -11,6 +11,7 @@ mod error;
 mod guard;
 mod limits;
 mod redirect;
+mod session;
 mod tls;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use redirect::Chain;
 pub use client::DEFAULT_USER_AGENT;
 pub use error::{FetchError, format_size};
 pub use guard::is_non_public;
+pub use session::Session;
 
 /// Default bound on requests in flight in all.
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -75,6 +77,8 @@ pub struct Response {
     pub duration: Duration,
     /// Leaf certificate `notAfter`, Unix seconds (https only).
     pub tls_not_after: Option<i64>,
+    /// The resolved `Location` of the first redirect, followed or not.
+    pub first_redirect: Option<Url>,
 }
 
 /// Which redirect targets may be followed (see [`Fetcher::fetch_within`]).
@@ -149,7 +153,19 @@ impl Fetcher {
         url: &Url,
         within: Option<Within<'_>>,
     ) -> Result<Response, FetchError> {
-        self.fetch_inner(target, url, within)
+        self.fetch_inner(target, url, within, None)
+            .await
+            .map_err(|e| e.redacted(&target.secrets))
+    }
+
+    /// [`Fetcher::fetch_url`] within a multi-step run: cookies come from and go to `session`.
+    pub async fn fetch_in(
+        &self,
+        target: &Target,
+        url: &Url,
+        session: &mut Session,
+    ) -> Result<Response, FetchError> {
+        self.fetch_inner(target, url, None, Some(session))
             .await
             .map_err(|e| e.redacted(&target.secrets))
     }
@@ -160,6 +176,7 @@ impl Fetcher {
         target: &Target,
         url: &Url,
         within: Option<Within<'_>>,
+        mut session: Option<&mut Session>,
     ) -> Result<Response, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::InvalidRequest(format!(
@@ -190,6 +207,7 @@ impl Fetcher {
                 &parts,
                 within,
                 self.inner.guard,
+                session.as_deref_mut(),
             ));
             let outcome = tokio::time::timeout(target.timeout, request)
                 .await
@@ -220,15 +238,22 @@ async fn attempt(
     parts: &RequestParts,
     within: Option<Within<'_>>,
     guard: Option<guard::Guard>,
+    mut session: Option<&mut Session>,
 ) -> Result<Response, FetchError> {
     let mut parts = parts.clone();
     let mut url = url.clone();
     let mut method = target.method.clone();
     let mut chain = Chain::new(&url, target.follow_redirects);
+    let mut first_redirect = None;
+    let mut left_origin = false;
     loop {
-        let mut request = client
-            .request(method.clone(), url.clone())
-            .headers(parts.headers.clone());
+        let mut headers = parts.headers.clone();
+        if let Some(s) = session.as_deref()
+            && !left_origin
+        {
+            s.apply(&mut headers, &url);
+        }
+        let mut request = client.request(method.clone(), url.clone()).headers(headers);
         if let Some(body) = &parts.body {
             request = request.body(body.clone());
         }
@@ -236,6 +261,15 @@ async fn attempt(
             .send()
             .await
             .map_err(|e| error::classify_send(&e, url.scheme() == "https"))?;
+        if let Some(s) = session.as_deref_mut() {
+            s.store(response.headers(), &url);
+        }
+        if first_redirect.is_none()
+            && let Ok(Some(hop)) =
+                redirect::next_hop(response.status(), response.headers(), &url, &method)
+        {
+            first_redirect = Some(hop.url);
+        }
         if target.follow_redirects > 0
             && let Some(hop) =
                 redirect::next_hop(response.status(), response.headers(), &url, &method)?
@@ -250,6 +284,7 @@ async fn attempt(
             }
             if hop.cross_origin {
                 parts.drop_credentials();
+                left_origin = true;
             }
             method = hop.method;
             url = hop.url;
@@ -266,6 +301,7 @@ async fn attempt(
             final_url: url,
             duration: Duration::ZERO,
             tls_not_after,
+            first_redirect,
         });
     }
 }

@@ -22,6 +22,7 @@ fn result(target: &str, outcome: Outcome) -> CheckResult {
         tls_not_after: Some(1_900_000_000),
         started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         crawl: None,
+        steps: None,
     }
 }
 

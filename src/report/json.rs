@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Summary;
-use crate::result::{CheckResult, CrawlReport, Failure, PageResult};
+use crate::result::{CheckResult, CrawlReport, Failure, PageResult, StepResult};
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -27,6 +27,35 @@ struct ResultJson<'a> {
     pages: Option<Vec<PageJson<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     crawl: Option<CrawlJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<Vec<StepJson<'a>>>,
+}
+
+/// One step of a flow as JSON (`check --format json` and `/api/v1/status`).
+#[derive(Serialize)]
+pub struct StepJson<'a> {
+    name: &'a str,
+    url: Option<&'a str>,
+    result: &'static str,
+    status: Option<u16>,
+    duration_seconds: f64,
+    failures: &'a [Failure],
+    error: Option<&'a str>,
+}
+
+impl<'a> StepJson<'a> {
+    /// The JSON form of `s`.
+    pub fn of(s: &'a StepResult) -> StepJson<'a> {
+        StepJson {
+            name: &s.name,
+            url: s.url.as_deref(),
+            result: s.result_str(),
+            status: s.status,
+            duration_seconds: seconds(s.duration),
+            failures: &s.failures,
+            error: s.error.as_deref(),
+        }
+    }
 }
 
 /// Seconds rounded to the microsecond.
@@ -133,6 +162,10 @@ pub fn render(results: &[CheckResult]) -> String {
                     .as_ref()
                     .map(|c| c.pages.iter().map(PageJson::of).collect()),
                 crawl: r.crawl.as_deref().map(CrawlJson::of),
+                steps: r
+                    .steps
+                    .as_ref()
+                    .map(|s| s.iter().map(StepJson::of).collect()),
             })
             .collect(),
         summary: Summary::of(results),

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Summary, format_number};
-use crate::result::{CheckResult, CrawlReport, Outcome};
+use crate::result::{CheckResult, CrawlReport, Outcome, StepResult};
 
 /// Text rendering options.
 #[derive(Debug, Clone, Copy, Default)]
@@ -55,8 +55,13 @@ pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
     if let Some(c) = &r.crawl {
         let _ = writeln!(out, "      {}", crawl_line(c));
     }
-    for f in &r.failures {
-        let _ = writeln!(out, "      {}", f.line());
+    match &r.steps {
+        Some(steps) => render_steps(steps, &mut out),
+        None => {
+            for f in &r.failures {
+                let _ = writeln!(out, "      {}", f.line());
+            }
+        }
     }
     if !r.extracted.is_empty() {
         let values: Vec<String> = r
@@ -70,6 +75,33 @@ pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
         let _ = writeln!(out, "      url: {}", r.url);
     }
     out
+}
+
+/// A flow's steps: `step 2/3 profile: FAIL 401 12 ms`, each failure under its step.
+fn render_steps(steps: &[StepResult], out: &mut String) {
+    let total = steps.len();
+    for (i, s) in steps.iter().enumerate() {
+        let word = match s.outcome {
+            Some(Outcome::Success) => "ok",
+            Some(Outcome::Failure) => "FAIL",
+            Some(Outcome::Error) => "ERROR",
+            None => "skipped",
+        };
+        let mut line = format!("      step {}/{total} {}: {word}", i + 1, s.name);
+        if s.outcome.is_some() {
+            let status = s
+                .status
+                .map_or_else(|| "---".to_string(), |c| c.to_string());
+            let _ = write!(line, " {status} {}", format_duration(s.duration));
+        }
+        let _ = writeln!(out, "{line}");
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "        error: {e}");
+        }
+        for f in &s.failures {
+            let _ = writeln!(out, "        {}", f.line());
+        }
+    }
 }
 
 /// `pages: 498 ok, 5 failed; slowest http://… (1.21 s)`, plus robots and truncation notes.

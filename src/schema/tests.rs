@@ -4,8 +4,8 @@
 use regex::Regex;
 
 use super::*;
+use crate::config::units::{parse_duration, parse_size};
 use crate::model::Schedule;
-use crate::spec::units::{parse_duration, parse_size};
 
 /// Every table of the spec, alert and web config files.
 fn tables() -> Vec<&'static Table> {
@@ -179,8 +179,8 @@ fn scalar_patterns_agree_with_the_loader() {
     ];
     agrees(BOOL_TEXT, &bools, |s| {
         let yaml = format!("v: {s}");
-        let root = crate::spec::yaml::parse("b.yaml", &yaml).unwrap();
-        let mut ctx = crate::spec::walk::Ctx::new("b.yaml", &|_: &str| None);
+        let root = crate::config::yaml::parse("b.yaml", &yaml).unwrap();
+        let mut ctx = crate::config::walk::Ctx::<()>::new("b.yaml", &|_: &str| None);
         ctx.bool(&root.as_map().unwrap()[0].1, "a boolean")
             .is_some()
     });
@@ -232,7 +232,9 @@ fn rules_and_defaults_are_in_the_schema() {
         serde_json::json!({"not": {"required": ["json"]}})
     );
     assert_eq!(target["additionalProperties"], false);
-    assert_eq!(target["required"], serde_json::json!(["name", "url"]));
+    assert_eq!(target["required"], serde_json::json!(["name"]));
+    let url_or_steps = target["oneOf"].as_array().map(Vec::len);
+    assert_eq!(url_or_steps, Some(2), "a target has `url` or `steps`");
     let extract = spec.pointer("/definitions/extract_item/oneOf").unwrap();
     assert_eq!(extract.as_array().map(Vec::len), Some(2));
     let defaults = spec.pointer("/definitions/defaults/properties").unwrap();

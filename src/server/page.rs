@@ -52,9 +52,18 @@ struct TargetView {
     error: Option<String>,
     failures: Vec<String>,
     crawl: Option<String>,
+    steps: Vec<StepView>,
     extracted: String,
     alert: Option<String>,
     history: Vec<HistoryMark>,
+}
+
+/// One step of a flow target's last run.
+#[derive(Serialize)]
+struct StepView {
+    line: String,
+    class: &'static str,
+    failures: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -85,6 +94,33 @@ fn class_of(outcome: Option<Outcome>) -> (&'static str, &'static str) {
         Some(Outcome::Error) => ("error", "ERROR"),
         None => ("pending", "PENDING"),
     }
+}
+
+/// `step 2/3 profile: FAIL 401 12 ms` and the step's failures, for each step.
+fn step_views(steps: &[crate::result::StepResult]) -> Vec<StepView> {
+    let total = steps.len();
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let (class, word) = match s.outcome {
+                None => ("pending", "skipped"),
+                o => class_of(o),
+            };
+            let mut line = format!("step {}/{total} {}: {word}", i + 1, s.name);
+            if s.outcome.is_some() {
+                let status = s.status.map_or_else(|| "—".to_string(), |c| c.to_string());
+                line = format!("{line} {status} {}", format_duration(s.duration));
+            }
+            let mut failures: Vec<String> = s.error.iter().map(|e| format!("error: {e}")).collect();
+            failures.extend(s.failures.iter().map(|f| f.line()));
+            StepView {
+                line,
+                class,
+                failures,
+            }
+        })
+        .collect()
 }
 
 fn since(now: DateTime<Utc>, t: SystemTime) -> Duration {
@@ -122,6 +158,10 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
         crawl: last
             .and_then(|r| r.crawl.as_deref())
             .map(crate::report::text::crawl_line),
+        steps: last
+            .and_then(|r| r.steps.as_ref())
+            .map(|steps| step_views(steps))
+            .unwrap_or_default(),
         extracted: last
             .map(|r| {
                 r.extracted

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::daemon::state::{SpecState, TargetState};
-use crate::report::json::{CrawlJson, PageJson, number_value};
+use crate::report::json::{CrawlJson, PageJson, StepJson, number_value};
 use crate::result::{CrawlReport, Outcome};
 use crate::shard::Share;
 
@@ -29,6 +29,7 @@ fn target_json(name: &str, s: &TargetState) -> Value {
         "alert": s.alert,
         "history": s.history.iter().map(|h| json!({"result": h.outcome.as_str(), "at": rfc3339(h.at)})).collect::<Vec<_>>(),
         "crawl": last.and_then(|r| r.crawl.as_deref()).map(crawl_json),
+        "steps": last.and_then(|r| r.steps.as_ref()).map(|steps| steps.iter().map(StepJson::of).collect::<Vec<_>>()),
     })
 }
 

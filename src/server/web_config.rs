@@ -3,7 +3,7 @@
 //! `basic_auth_users`) plus dcrawl's `bearer_tokens`, `protect_metrics` and `limits`.
 //!
 //! It is loaded like spec and alert files: parsed into the positioned tree
-//! ([`crate::spec::yaml`]), walked against the key tables of [`keys`] with `${VAR}`
+//! ([`crate::config::yaml`]), walked against the key tables of [`keys`] with `${VAR}`
 //! interpolation, every problem reported at once as `FILE:LINE:COLUMN: message`. Tokens, password
 //! hashes and values from the environment are never printed back.
 //!
@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use super::auth::Auth;
 use super::tls::{self, Tls};
-use crate::spec::walk::Ctx;
-use crate::spec::yaml::{self, Node, Pos, Value};
-use crate::spec::{Diagnostic, Diagnostics, EnvLookup};
+use crate::config::walk::Ctx;
+use crate::config::yaml::{self, Node, Pos, Value};
+use crate::config::{Diagnostic, Diagnostics, EnvLookup};
 
 /// Default of `limits.header_read_timeout`.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -356,7 +356,7 @@ A number with a unit, e.g. `500ms`, `5s`, `1m`.\n";
 
 /// Render the web config reference (the content of `docs/web-config.md`).
 pub fn reference_markdown() -> String {
-    crate::spec::reference::render_reference(PREAMBLE, &keys::ALL, PROSE)
+    crate::config::reference::render_reference(PREAMBLE, &keys::ALL, PROSE)
 }
 
 #[cfg(test)]

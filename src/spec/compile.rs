@@ -9,23 +9,13 @@ use url::Url;
 
 use super::expect::{expect, extracts};
 use super::keys::{DEFAULTS, SPEC, TARGET};
-use super::walk::{Ctx, Fields, IDENTIFIER, SPEC_NAME, Seen};
-use super::yaml::{Node, Pos, Value};
+use super::walk::{Fields, IDENTIFIER, SPEC_NAME, Seen, Walk};
+use crate::config::yaml::{Node, Pos, Value};
 use crate::model::{
-    DEFAULT_FOLLOW_REDIRECTS, DEFAULT_MAX_BODY, DEFAULT_SCHEDULE, DEFAULT_TIMEOUT, RequestBody,
-    Schedule, Spec, Target,
+    DEFAULT_FOLLOW_REDIRECTS, DEFAULT_MAX_BODY, DEFAULT_RETRIES, DEFAULT_SCHEDULE, DEFAULT_TIMEOUT,
+    DEFAULT_TLS_VERIFY, RequestBody, Schedule, Spec, Target,
 };
-
-/// Is `name` a header whose value is a credential?
-pub fn is_credential_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie"
-    ) || ["token", "key", "secret", "password"]
-        .iter()
-        .any(|w| n.contains(w))
-}
+use crate::redact::{is_credential_header, secret_forms};
 
 /// Request settings shared by `defaults` and targets.
 #[derive(Clone)]
@@ -49,22 +39,22 @@ impl Default for Settings {
         Settings {
             timeout: DEFAULT_TIMEOUT,
             headers: Vec::new(),
-            retries: 0,
+            retries: DEFAULT_RETRIES,
             max_body: DEFAULT_MAX_BODY,
             follow_redirects: DEFAULT_FOLLOW_REDIRECTS,
-            tls_verify: true,
+            tls_verify: DEFAULT_TLS_VERIFY,
         }
     }
 }
 
 /// Read the request settings present in `f` over `base`.
-fn settings(ctx: &mut Ctx<'_>, f: &Fields<'_>, base: &Settings) -> Settings {
+fn settings(ctx: &mut Walk<'_>, f: &Fields<'_>, base: &Settings) -> Settings {
     let mut s = base.clone();
     if let Some(d) = f.get("timeout").and_then(|n| ctx.duration(n)) {
         s.timeout = d;
     }
     if let Some(n) = f.get("headers") {
-        for (name, value) in headers(ctx, n) {
+        for (name, value) in ctx.headers(n) {
             match s
                 .headers
                 .iter_mut()
@@ -93,43 +83,8 @@ fn settings(ctx: &mut Ctx<'_>, f: &Fields<'_>, base: &Settings) -> Settings {
     s
 }
 
-/// A header map: valid names and values, no name twice (case-insensitively).
-pub(crate) fn headers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let Some(entries) = ctx.map(node, "a map of header name to value") else {
-        return out;
-    };
-    for (k, v) in entries {
-        let mut ok = true;
-        if reqwest::header::HeaderName::from_bytes(k.name.as_bytes()).is_err() {
-            ctx.err(k.pos, format!("invalid header name {:?}", k.name));
-            ok = false;
-        } else if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&k.name)) {
-            ctx.err(k.pos, format!("header {:?} is given twice", k.name));
-            ok = false;
-        }
-        let Some(value) = ctx.text(v, "a header value string") else {
-            continue;
-        };
-        if reqwest::header::HeaderValue::from_str(&value).is_err() {
-            ctx.err(
-                v.pos,
-                format!(
-                    "invalid value of header {:?} (control characters or non-ASCII)",
-                    k.name
-                ),
-            );
-            ok = false;
-        }
-        if ok {
-            out.push((k.name.clone(), value));
-        }
-    }
-    out
-}
-
 /// A validated time zone name, or `None` (with an error if invalid).
-fn timezone(ctx: &mut Ctx<'_>, node: &Node) -> Option<String> {
+fn timezone(ctx: &mut Walk<'_>, node: &Node) -> Option<String> {
     let tz = ctx.text(node, "a time zone name")?;
     match Schedule::parse("@hourly", Some(&tz)) {
         Ok(_) => Some(tz),
@@ -141,7 +96,7 @@ fn timezone(ctx: &mut Ctx<'_>, node: &Node) -> Option<String> {
 }
 
 /// The schedule text and node of a map, if any.
-fn schedule_text(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> Option<(String, Pos)> {
+fn schedule_text(ctx: &mut Walk<'_>, f: &Fields<'_>) -> Option<(String, Pos)> {
     let n = f.get("schedule")?;
     ctx.text(n, "a schedule string").map(|t| (t, n.pos))
 }
@@ -161,7 +116,7 @@ struct SpecCtx {
 }
 
 /// Compile one file's tree into a spec; also returns the position of its `name` value.
-pub fn spec(ctx: &mut Ctx<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> {
+pub fn spec(ctx: &mut Walk<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> {
     if root.value == Value::Null {
         ctx.err(
             root.pos,
@@ -238,7 +193,7 @@ pub fn spec(ctx: &mut Ctx<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> {
     ))
 }
 
-fn labels(ctx: &mut Ctx<'_>, node: &Node) -> BTreeMap<String, String> {
+fn labels(ctx: &mut Walk<'_>, node: &Node) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let Some(entries) = ctx.map(node, "a map of label name to value") else {
         return out;
@@ -261,22 +216,7 @@ fn labels(ctx: &mut Ctx<'_>, node: &Node) -> BTreeMap<String, String> {
     out
 }
 
-/// An `http`/`https` URL with a host, or `None` (with the problem recorded at the value).
-pub(crate) fn url(ctx: &mut Ctx<'_>, node: &Node) -> Option<Url> {
-    let text = ctx.text(node, "a URL string")?;
-    let problem = match Url::parse(text.trim()) {
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-            format!("URL scheme must be http or https, found {:?}", u.scheme())
-        }
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => "URL has no host".to_string(),
-        Ok(u) => return Some(u),
-        Err(e) => format!("invalid URL {text:?}: {e}"),
-    };
-    ctx.err(node.pos, problem);
-    None
-}
-
-fn method(ctx: &mut Ctx<'_>, node: &Node) -> Option<reqwest::Method> {
+pub(crate) fn method(ctx: &mut Walk<'_>, node: &Node) -> Option<reqwest::Method> {
     let text = ctx.text(node, "an HTTP method string")?;
     let upper = text.trim().to_ascii_uppercase();
     match reqwest::Method::from_bytes(upper.as_bytes()) {
@@ -288,33 +228,13 @@ fn method(ctx: &mut Ctx<'_>, node: &Node) -> Option<reqwest::Method> {
     }
 }
 
-/// The forms a secret takes once it is part of a URL (percent-encoded as in a query or a
-/// path), where they differ from the secret: URLs are printed, and must be redacted too.
-fn url_forms(secret: &str) -> Vec<String> {
-    let Ok(mut url) = Url::parse("http://host/") else {
-        return Vec::new();
-    };
-    url.set_query(Some(secret));
-    let query = url.query().unwrap_or_default().to_string();
-    url.set_query(None);
-    url.set_path(secret);
-    let path = url.path().trim_start_matches('/').to_string();
-    let mut forms = Vec::new();
-    for form in [query, path] {
-        if form != secret && !forms.contains(&form) {
-            forms.push(form);
-        }
-    }
-    forms
-}
-
 /// Compile one target; returns it with the position of its name (for duplicate checks).
-fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)> {
+fn target(ctx: &mut Walk<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)> {
     let own_secrets = ctx.secrets.len();
     let f = ctx.fields(node, &TARGET)?;
     let name_node = f.get("name");
     let name = name_node.and_then(|n| ctx.name(n, &SPEC_NAME));
-    let url = f.get("url").and_then(|n| url(ctx, n));
+    let url = f.get("url").and_then(|n| ctx.url(n));
     let method = f.get("method").and_then(|n| method(ctx, n));
     let body = match (f.entry("body"), f.entry("json")) {
         (Some((b, _)), Some((j, _))) => {
@@ -337,6 +257,21 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
         .map(|n| extracts(ctx, n))
         .unwrap_or_default();
     let crawl = super::crawl::crawl(ctx, &f);
+    let inherited = super::steps::Inherited {
+        timeout: sc.defaults.timeout,
+        follow_redirects: s.follow_redirects,
+    };
+    let flow = super::steps::flow(ctx, &f, &inherited);
+    let url = match (url, &flow) {
+        (None, Some(flow)) => flow.first_url(),
+        (url, _) => url,
+    };
+    if f.get("url").is_none() && f.get("steps").is_none() {
+        ctx.err(
+            node.pos,
+            "missing required key `url` (or `steps`, for a flow) in target",
+        );
+    }
 
     let mut secrets: Vec<String> = ctx.secrets[..sc.secrets_end]
         .iter()
@@ -355,7 +290,7 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
     if let Some(password) = url.as_ref().and_then(Url::password) {
         secrets.push(password.to_string());
     }
-    let encoded: Vec<String> = secrets.iter().flat_map(|s| url_forms(s)).collect();
+    let encoded: Vec<String> = secrets.iter().flat_map(|s| secret_forms(s)).collect();
     secrets.extend(encoded);
     secrets.retain(|s| s.chars().count() >= 3);
     let mut unique: Vec<String> = Vec::new();
@@ -384,12 +319,13 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
     t.expect = expect;
     t.extract = extract;
     t.crawl = crawl.map(Arc::new);
+    t.flow = flow.map(Arc::new);
     t.secrets = Arc::from(unique);
     Some((t, name_node.map(|n| n.pos).unwrap_or(node.pos)))
 }
 
 /// The target's schedule: its own `schedule`/`timezone` over the spec's.
-fn target_schedule(ctx: &mut Ctx<'_>, f: &Fields<'_>, sc: &SpecCtx) -> Option<Schedule> {
+fn target_schedule(ctx: &mut Walk<'_>, f: &Fields<'_>, sc: &SpecCtx) -> Option<Schedule> {
     let own_text = schedule_text(ctx, f);
     let own_tz = match f.get("timezone") {
         Some(n) => Some(timezone(ctx, n)?),

@@ -1,11 +1,10 @@
 //! Compiling `crawl:` and `expect_each:` of a target.
 
-use super::compile::url;
 use super::expect::{css, expect, regex};
 use super::exprs::compile_css;
 use super::keys::CRAWL;
-use super::walk::{Ctx, Fields};
-use super::yaml::{Node, Value};
+use super::walk::{Fields, Walk};
+use crate::config::yaml::{Node, Value};
 use crate::model::{
     Crawl, DEFAULT_CRAWL_CONCURRENCY, DEFAULT_CRAWL_FOLLOW, DEFAULT_CRAWL_MAX_DEPTH,
     DEFAULT_CRAWL_MAX_PAGES,
@@ -13,7 +12,7 @@ use crate::model::{
 
 /// `crawl` and `expect_each` of a target's fields: `None` when the target does not crawl (or
 /// `crawl` is invalid; problems are recorded in `ctx`).
-pub(crate) fn crawl(ctx: &mut Ctx<'_>, target: &Fields<'_>) -> Option<Crawl> {
+pub(crate) fn crawl(ctx: &mut Walk<'_>, target: &Fields<'_>) -> Option<Crawl> {
     let expect_each = target.entry("expect_each");
     let Some(node) = target.get("crawl") else {
         if let Some((key, _)) = expect_each {
@@ -32,7 +31,7 @@ pub(crate) fn crawl(ctx: &mut Ctx<'_>, target: &Fields<'_>) -> Option<Crawl> {
     };
     // `Some(None)`: no sitemap; `None`: an invalid one (already reported).
     let sitemap = match f.get("sitemap") {
-        Some(n) => url(ctx, n).map(Some),
+        Some(n) => ctx.url(n).map(Some),
         None => Some(None),
     };
     let include = f
@@ -43,7 +42,7 @@ pub(crate) fn crawl(ctx: &mut Ctx<'_>, target: &Fields<'_>) -> Option<Crawl> {
         .get("exclude")
         .map(|n| regexes(ctx, n))
         .unwrap_or_default();
-    let number = |ctx: &mut Ctx<'_>, key: &str, lo: u32, hi: u32, default: u32| match f.get(key) {
+    let number = |ctx: &mut Walk<'_>, key: &str, lo: u32, hi: u32, default: u32| match f.get(key) {
         Some(n) => ctx.u32(n, key, lo, hi),
         None => Some(default),
     };
@@ -68,7 +67,7 @@ pub(crate) fn crawl(ctx: &mut Ctx<'_>, target: &Fields<'_>) -> Option<Crawl> {
 }
 
 /// A regex or a list of them.
-fn regexes(ctx: &mut Ctx<'_>, node: &Node) -> Vec<regex::Regex> {
+fn regexes(ctx: &mut Walk<'_>, node: &Node) -> Vec<regex::Regex> {
     match &node.value {
         Value::Seq(items) => items.iter().filter_map(|n| regex(ctx, n)).collect(),
         _ => regex(ctx, node).into_iter().collect(),

@@ -2,15 +2,15 @@
 
 use super::exprs::compile_regex;
 use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, TLS};
-use super::walk::{Ctx, EXTRACT_NAME, Seen};
-use super::yaml::{Node, Value};
+use super::walk::{EXTRACT_NAME, Seen, Walk};
+use crate::config::yaml::{Node, Value};
 use crate::model::{
     Check, CheckOp, CountRange, Expect, Extract, ExtractSource, HeaderCheck, HtmlAssertion,
     JsonAssertion, JsonType, MatchMode, StatusPattern, TlsExpect,
 };
 
 /// Compile `expect:`; problems are recorded in `ctx`.
-pub fn expect(ctx: &mut Ctx<'_>, node: &Node) -> Expect {
+pub fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
     let mut out = Expect::default();
     let Some(f) = ctx.fields(node, &EXPECT) else {
         return out;
@@ -68,7 +68,7 @@ pub fn expect(ctx: &mut Ctx<'_>, node: &Node) -> Expect {
     out
 }
 
-fn statuses(ctx: &mut Ctx<'_>, node: &Node) -> Vec<StatusPattern> {
+fn statuses(ctx: &mut Walk<'_>, node: &Node) -> Vec<StatusPattern> {
     match &node.value {
         Value::Seq(items) => {
             if items.is_empty() {
@@ -80,7 +80,7 @@ fn statuses(ctx: &mut Ctx<'_>, node: &Node) -> Vec<StatusPattern> {
     }
 }
 
-fn status(ctx: &mut Ctx<'_>, node: &Node) -> Option<StatusPattern> {
+fn status(ctx: &mut Walk<'_>, node: &Node) -> Option<StatusPattern> {
     const WHAT: &str = "a status code (100..=599) or a class such as \"2xx\"";
     let code = match &node.value {
         Value::Int(i) => *i,
@@ -114,7 +114,7 @@ fn status(ctx: &mut Ctx<'_>, node: &Node) -> Option<StatusPattern> {
 }
 
 /// Compile a check: a scalar (equals) or a map of operations.
-pub fn check(ctx: &mut Ctx<'_>, node: &Node) -> Option<Check> {
+pub fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
     let entries = match &node.value {
         Value::Map(entries) => entries,
         Value::Seq(_) => {
@@ -181,12 +181,12 @@ pub fn check(ctx: &mut Ctx<'_>, node: &Node) -> Option<Check> {
     ok.then_some(Check { ops })
 }
 
-pub(crate) fn regex(ctx: &mut Ctx<'_>, node: &Node) -> Option<regex::Regex> {
+pub(crate) fn regex(ctx: &mut Walk<'_>, node: &Node) -> Option<regex::Regex> {
     let s = ctx.text(node, "a regex string")?;
     compile_regex(&s).map_err(|e| ctx.err(node.pos, e)).ok()
 }
 
-fn json_type(ctx: &mut Ctx<'_>, node: &Node) -> Option<JsonType> {
+fn json_type(ctx: &mut Walk<'_>, node: &Node) -> Option<JsonType> {
     let s = ctx.text(node, "a type name")?;
     let t = match s.as_str() {
         "string" => JsonType::String,
@@ -208,7 +208,7 @@ fn json_type(ctx: &mut Ctx<'_>, node: &Node) -> Option<JsonType> {
     Some(t)
 }
 
-fn match_mode(ctx: &mut Ctx<'_>, node: Option<&Node>) -> MatchMode {
+fn match_mode(ctx: &mut Walk<'_>, node: Option<&Node>) -> MatchMode {
     let Some(node) = node else {
         return MatchMode::All;
     };
@@ -227,7 +227,7 @@ fn match_mode(ctx: &mut Ctx<'_>, node: Option<&Node>) -> MatchMode {
 
 /// The id of an assertion: its `name` or `KIND[INDEX]`; duplicates are reported.
 fn assertion_id(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Walk<'_>,
     name: Option<&Node>,
     kind: &str,
     index: usize,
@@ -251,7 +251,7 @@ fn assertion_id(
     id
 }
 
-fn html(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<HtmlAssertion> {
+fn html(ctx: &mut Walk<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<HtmlAssertion> {
     let f = ctx.fields(node, &HTML)?;
     let id = assertion_id(ctx, f.get("name"), "html", index, ids);
     let css = f.get("css").and_then(|n| css(ctx, n));
@@ -297,7 +297,7 @@ fn html(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<
     })
 }
 
-fn json(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<JsonAssertion> {
+fn json(ctx: &mut Walk<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<JsonAssertion> {
     let f = ctx.fields(node, &JSON)?;
     let id = assertion_id(ctx, f.get("name"), "json", index, ids);
     let path = f.get("path").and_then(|n| jsonpath(ctx, n));
@@ -319,21 +319,18 @@ fn json(ctx: &mut Ctx<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option<
     })
 }
 
-pub(crate) fn css(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::CssSelector> {
+pub(crate) fn css(ctx: &mut Walk<'_>, node: &Node) -> Option<crate::model::CssSelector> {
     let s = ctx.text(node, "a CSS selector string")?;
-    ctx.compiled.css(&s).map_err(|e| ctx.err(node.pos, e)).ok()
+    ctx.ext.css(&s).map_err(|e| ctx.err(node.pos, e)).ok()
 }
 
-fn jsonpath(ctx: &mut Ctx<'_>, node: &Node) -> Option<crate::model::JsonPathExpr> {
+pub(crate) fn jsonpath(ctx: &mut Walk<'_>, node: &Node) -> Option<crate::model::JsonPathExpr> {
     let s = ctx.text(node, "a JSONPath string")?;
-    ctx.compiled
-        .jsonpath(&s)
-        .map_err(|e| ctx.err(node.pos, e))
-        .ok()
+    ctx.ext.jsonpath(&s).map_err(|e| ctx.err(node.pos, e)).ok()
 }
 
 /// Compile `extract:`; names must be unique in the target.
-pub fn extracts(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Extract> {
+pub fn extracts(ctx: &mut Walk<'_>, node: &Node) -> Vec<Extract> {
     let mut out = Vec::new();
     let Some(items) = ctx.seq(node, "a list of extract items") else {
         return out;
@@ -371,7 +368,7 @@ pub fn extracts(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Extract> {
 }
 
 fn extract_source(
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Walk<'_>,
     item: &Node,
     f: &super::walk::Fields<'_>,
 ) -> Option<ExtractSource> {

@@ -1,234 +1,7 @@
-//! The key tables of the spec format, in one place.
-//!
-//! The schema walker uses them to decide which keys are allowed and required,
-//! [`super::reference::reference_markdown`] renders them (plus the prose on checks, schedules,
-//! units and `${VAR}`) into `docs/spec-reference.md`, and [`crate::schema`] turns their
-//! [`Kind`]s and [`Rule`]s into the JSON Schema that editors use, so neither can drift from the
-//! code.
+//! The key tables of the spec format, in one place (the machinery is [`crate::config::keys`]).
 
-use super::walk::{EXTRACT_NAME, NamePattern, SPEC_NAME};
-
-/// What a key's value may be, as the loader reads it (for the JSON Schema of [`crate::schema`]).
-///
-/// Scalars that the loader reads as text accept numbers and booleans too, and typed scalars
-/// (integers, booleans, durations, ...) accept a string holding `${VAR}`, as the loader does.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    /// Not described; anything goes (every table of the spec, alert and web config files gives
-    /// its keys a kind).
-    Unspecified,
-    /// Any scalar, read as text (a string, number or boolean).
-    Text,
-    /// A string (a time zone, a mailbox).
-    Str,
-    /// A name following a pattern.
-    Name(&'static NamePattern),
-    /// An integer in `min..=max` (`u64::MAX`: no upper bound), or a string holding one.
-    Int {
-        /// Smallest value accepted.
-        min: u64,
-        /// Largest value accepted.
-        max: u64,
-    },
-    /// `true` or `false` (or the same as a string).
-    Bool,
-    /// A number (or a numeric string).
-    Number,
-    /// A duration such as `10s` or `1m30s`.
-    Duration,
-    /// A size such as `10MiB`, or a whole number of bytes.
-    Size,
-    /// `@every DURATION`, `@hourly`, ... or a 5- or 6-field cron expression.
-    Schedule,
-    /// An http(s) URL.
-    Url,
-    /// An HTTP method (a token such as `GET`).
-    Method,
-    /// A CSS selector.
-    Css,
-    /// A JSONPath query (starts with `$`).
-    JsonPath,
-    /// A regular expression (any scalar, read as text).
-    Regex,
-    /// A regular expression or a list of them.
-    Regexes,
-    /// One of these words.
-    Choice(&'static [&'static str]),
-    /// Any value at all.
-    Any,
-    /// A list of any values.
-    Values,
-    /// A status code or class (`2xx`), or a non-empty list of them.
-    Statuses,
-    /// A map of header name to text.
-    Headers,
-    /// A map of label name (`^[a-zA-Z_][a-zA-Z0-9_]*$`) to text.
-    Labels,
-    /// One mailbox, or a non-empty list of them.
-    Recipients,
-    /// A non-empty list of names, each given once.
-    Names,
-    /// A map of user name (non-empty, without `:`) to text (a password hash).
-    Users,
-    /// One string, or a list of scalars read as text (tokens).
-    Tokens,
-    /// A map with the table's keys.
-    Map(&'static Table),
-    /// A list of maps with the table's keys.
-    List(&'static Table),
-    /// A non-empty list of maps with the table's keys.
-    NonEmptyList(&'static Table),
-    /// A list of maps with the table's keys, or nothing.
-    ListOrNull(&'static Table),
-    /// A map of name (`^[a-z0-9][a-z0-9_-]*$`) to a map with the table's keys, or nothing.
-    NamedOrNull(&'static Table),
-    /// A check: a scalar (equals) or a non-empty map with the table's keys (the operations).
-    Check(&'static Table),
-    /// A check or a list of checks.
-    Checks(&'static Table),
-    /// A map of header name to check.
-    HeaderChecks(&'static Table),
-    /// A map of attribute name to check.
-    AttrChecks(&'static Table),
-    /// An integer (exactly) or a non-empty map with the table's keys (`{min, max}`).
-    Count(&'static Table),
-}
-
-/// How a key relates to the other keys of its map (beyond being allowed or required).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// No relation.
-    None,
-    /// It needs this other key.
-    Needs(&'static str),
-    /// It cannot be used together with this other key.
-    Excludes(&'static str),
-    /// Exactly one of the map's `OneOf` keys must be present.
-    OneOf,
-}
-
-/// One allowed key of a map.
-#[derive(Debug, Clone, Copy)]
-pub struct KeyDoc {
-    /// The key as written in YAML.
-    pub name: &'static str,
-    /// The accepted type, as shown to people.
-    pub ty: &'static str,
-    /// The default when absent ("" = none; "required" keys have none).
-    pub default: &'static str,
-    /// Must it be present?
-    pub required: bool,
-    /// One line saying what it does.
-    pub doc: &'static str,
-    /// The accepted type, for the JSON Schema.
-    pub kind: Kind,
-    /// Its relation to the other keys of the map.
-    pub rule: Rule,
-}
-
-impl KeyDoc {
-    /// The same key with its value's [`Kind`].
-    pub const fn of(self, kind: Kind) -> KeyDoc {
-        KeyDoc { kind, ..self }
-    }
-
-    /// The same key, needing `other`.
-    pub const fn needs(self, other: &'static str) -> KeyDoc {
-        KeyDoc {
-            rule: Rule::Needs(other),
-            ..self
-        }
-    }
-
-    /// The same key, not allowed together with `other`.
-    pub const fn excludes(self, other: &'static str) -> KeyDoc {
-        KeyDoc {
-            rule: Rule::Excludes(other),
-            ..self
-        }
-    }
-
-    /// The same key, one of the map's keys of which exactly one must be present.
-    pub const fn one_of(self) -> KeyDoc {
-        KeyDoc {
-            rule: Rule::OneOf,
-            ..self
-        }
-    }
-}
-
-/// The allowed keys of one kind of map.
-#[derive(Debug, Clone, Copy)]
-pub struct Table {
-    /// What the map is called in messages ("target", "expect", ...).
-    pub name: &'static str,
-    /// Where it appears, for the reference heading.
-    pub title: &'static str,
-    /// A sentence or two introducing it in the reference.
-    pub intro: &'static str,
-    /// The keys, in documentation order.
-    pub keys: &'static [KeyDoc],
-}
-
-impl Table {
-    /// Is `key` allowed here?
-    pub fn allows(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k.name == key)
-    }
-
-    /// The allowed keys joined for messages: `name, url, method`.
-    pub fn allowed(&self) -> String {
-        self.keys
-            .iter()
-            .map(|k| k.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// The documented default of `key`, without its backticks (tests compare it to the code).
-    #[cfg(test)]
-    pub(crate) fn documented_default(&self, key: &str) -> String {
-        let k = self.keys.iter().find(|k| k.name == key);
-        k.map(|k| k.default.trim_matches('`').to_string())
-            .unwrap_or_else(|| panic!("no key {key} in {}", self.name))
-    }
-}
-
-/// An optional key (for tables built elsewhere, e.g. the alert file's).
-pub(crate) const fn key(
-    name: &'static str,
-    ty: &'static str,
-    default: &'static str,
-    doc: &'static str,
-) -> KeyDoc {
-    KeyDoc {
-        name,
-        ty,
-        default,
-        required: false,
-        doc,
-        kind: Kind::Unspecified,
-        rule: Rule::None,
-    }
-}
-
-/// A required key.
-pub(crate) const fn req(name: &'static str, ty: &'static str, doc: &'static str) -> KeyDoc {
-    KeyDoc {
-        name,
-        ty,
-        default: "",
-        required: true,
-        doc,
-        kind: Kind::Unspecified,
-        rule: Rule::None,
-    }
-}
-
-/// Integers from `min` up, without an upper bound.
-const fn at_least(min: u64) -> Kind {
-    Kind::Int { min, max: u64::MAX }
-}
+use crate::config::keys::{Kind, Table, at_least, key, req};
+use crate::config::walk::{EXTRACT_NAME, IDENTIFIER, SPEC_NAME};
 
 /// The top level of a spec file.
 #[rustfmt::skip]
@@ -270,7 +43,7 @@ pub static TARGET: Table = Table {
     intro: "A request plus what must hold of its response.",
     keys: &[
         req("name", "string `^[a-z0-9][a-z0-9_-]*$`", "Name of the target; unique in its spec.").of(Kind::Name(&SPEC_NAME)),
-        req("url", "http(s) URL", "The URL to request; must be `http` or `https` with a host.").of(Kind::Url),
+        key("url", "http(s) URL", "", "The URL to request; must be `http` or `https` with a host. A target has `url` or `steps`.").of(Kind::Url).one_of(),
         key("method", "HTTP method", "`GET`", "Request method (any valid token; upper-cased).").of(Kind::Method),
         key("headers", "map of header name to string", "", "Request headers, merged over `defaults.headers`.").of(Kind::Headers),
         key("body", "string", "", "Raw request body. Not together with `json`.").of(Kind::Text).excludes("json"),
@@ -286,6 +59,50 @@ pub static TARGET: Table = Table {
         key("extract", "list (see `extract`)", "", "Values to extract and export as metrics.").of(Kind::List(&EXTRACT)),
         key("crawl", "map (see `crawl`)", "", "Makes this a crawl target: follow links (and a sitemap) from `url`, the seed.").of(Kind::Map(&CRAWL)),
         key("expect_each", "map (see `expect`)", "status 2xx", "With `crawl`: what must hold of every page found (the seed is checked with `expect`).").of(Kind::Map(&EXPECT)).needs("crawl"),
+        key("steps", "list (see `step`)", "", "Makes this a multi-step flow: requests run in order in one run with one cookie jar; `timeout` is then the whole flow's. Not together with `url`, `crawl`, `method`, `body`, `json` or `extract`.").of(Kind::NonEmptyList(&STEP)).one_of(),
+        key("vars", "map of name to string", "", "With `steps`: run-scoped variables, used as `{{name}}`.").of(Kind::Labels).needs("steps"),
+    ],
+};
+
+/// One entry of a target's `steps:`.
+#[rustfmt::skip]
+pub static STEP: Table = Table {
+    name: "step",
+    title: "`step` (an entry of `steps`)",
+    intro: "One request of a flow. `{{name}}` in `url`, header values, `body` and the strings of `json` is replaced (after `${VAR}`, once, never recursively) by a variable of `vars` or a capture of an earlier step: percent-encoded in `url` (except a reference that begins it, the URL's base such as `{{base}}/api` or a captured `redirect`), JSON-encoded in `json`. A failed step fails the target; the steps after it are skipped, except `always_run` ones. Failures are reported as `step.NAME.ASSERTION`.",
+    keys: &[
+        req("name", "string `^[a-z0-9][a-z0-9_-]*$`", "Name of the step; unique in its target.").of(Kind::Name(&SPEC_NAME)),
+        req("url", "http(s) URL", "The URL to request (may hold `{{name}}`).").of(Kind::Text),
+        key("method", "HTTP method", "`GET`", "Request method.").of(Kind::Method),
+        key("headers", "map of header name to string", "", "Request headers, merged over the target's.").of(Kind::Headers),
+        key("body", "string", "", "Raw request body. Not together with `json`.").of(Kind::Text).excludes("json"),
+        key("json", "any value", "", "Request body serialised as JSON (sets `Content-Type: application/json` unless set).").of(Kind::Any),
+        key("timeout", "duration", "from `defaults`", "This step's request budget (the flow's `timeout` bounds it too).").of(Kind::Duration),
+        key("follow_redirects", "integer 0..=50", "the target's", "Redirects followed; 0 = none (to capture a `Location`).").of(Kind::Int { min: 0, max: 50 }),
+        key("expect", "map (see `expect`)", "status 2xx", "What must hold of this step's response.").of(Kind::Map(&EXPECT)),
+        key("capture", "map of name to capture", "", "Values taken from the response (see `capture`), used by later steps as `{{name}}`.").of(Kind::NamedMaps(&IDENTIFIER, &CAPTURE)),
+        key("always_run", "boolean", "`false`", "Run even after an earlier step failed (clean-up, such as a logout).").of(Kind::Bool),
+    ],
+};
+
+/// One entry of a step's `capture:`.
+#[rustfmt::skip]
+pub static CAPTURE: Table = Table {
+    name: "capture",
+    title: "`capture` (a value of a step's `capture`)",
+    intro: "Where a captured value comes from: exactly one of `json`, `header`, `cookie`, `css`, `status`, `url` or `redirect`, or `regex` alone (on the body). A capture that finds nothing fails its step with assertion `capture.NAME`.",
+    keys: &[
+        key("json", "JSONPath", "", "The first match: a string as is, any other value as JSON text.").of(Kind::JsonPath),
+        key("header", "header name", "", "A response header's value.").of(Kind::Text),
+        key("cookie", "cookie name", "", "A cookie of the run's jar (set by this or an earlier response).").of(Kind::Text),
+        key("css", "CSS selector", "", "The first match's text, or its attribute `attr`.").of(Kind::Css),
+        key("text", "boolean", "`true`", "With `css`: take the text (the default).").of(Kind::Bool).needs("css"),
+        key("attr", "string", "", "With `css`: take this attribute.").of(Kind::Text).needs("css"),
+        key("status", "boolean `true`", "", "The response's status code.").of(Kind::Bool),
+        key("url", "boolean `true`", "", "The URL the step ended at, after redirects.").of(Kind::Bool),
+        key("redirect", "boolean `true`", "", "The resolved `Location` of the step's first redirect (followed or not).").of(Kind::Bool),
+        key("regex", "regex", "", "Alone: applied to the body; with a source: applied to its value. The first group (or the whole match) is taken.").of(Kind::Regex),
+        key("secret", "boolean", "`false`", "Redact the value everywhere, like `${VAR}` values.").of(Kind::Bool),
     ],
 };
 
@@ -418,8 +235,9 @@ pub static RANGE: Table = Table {
 };
 
 /// Every table, in reference order.
-pub static ALL: [&Table; 11] = [
-    &SPEC, &DEFAULTS, &TARGET, &CRAWL, &EXPECT, &TLS, &HTML, &JSON, &EXTRACT, &CHECK, &RANGE,
+pub static ALL: [&Table; 13] = [
+    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &EXPECT, &TLS, &HTML, &JSON, &EXTRACT,
+    &CHECK, &RANGE,
 ];
 
 #[cfg(test)]
@@ -453,8 +271,8 @@ mod tests {
 
     #[test]
     fn documented_defaults_equal_the_code() {
+        use crate::config::units::{parse_duration, parse_size};
         use crate::model::*;
-        use crate::spec::units::{parse_duration, parse_size};
         assert_eq!(SPEC.documented_default("schedule"), DEFAULT_SCHEDULE);
         assert_eq!(
             parse_duration(&DEFAULTS.documented_default("timeout")),

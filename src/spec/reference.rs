@@ -1,7 +1,8 @@
 //! Renders the key tables and the prose on checks, schedules, units and `${VAR}` into the
 //! Markdown reference `docs/spec-reference.md` (a test keeps the file equal to this output).
 
-use super::keys::{ALL, Table};
+use super::keys::ALL;
+use crate::config::reference::render_reference;
 
 const PREAMBLE: &str = "# Spec file reference\n\n\
 <!-- Generated from src/spec/keys.rs by the test `reference_doc_is_current`; \
@@ -35,46 +36,4 @@ headers (`Authorization`, `Proxy-Authorization`, `Cookie`, and any header whose 
 /// Render the reference documentation (the content of `docs/spec-reference.md`).
 pub fn reference_markdown() -> String {
     render_reference(PREAMBLE, &ALL, PROSE)
-}
-
-/// A reference page: `preamble`, a section per table, then `prose` (shared with the alert file
-/// and web config references).
-pub(crate) fn render_reference(preamble: &str, tables: &[&Table], prose: &str) -> String {
-    let mut out = String::from(preamble);
-    for table in tables {
-        render_table(table, &mut out);
-    }
-    out.push('\n');
-    out.push_str(prose);
-    out
-}
-
-/// Append one table as a `## title` section with a key/type/default/description table
-/// (shared with the alert file reference).
-pub(crate) fn render_table(table: &Table, out: &mut String) {
-    out.push_str(&format!("\n## {}\n\n{}\n\n", table.title, table.intro));
-    let head = if table.name == "check" {
-        "operation"
-    } else {
-        "key"
-    };
-    out.push_str(&format!(
-        "| {head} | type | default | description |\n|---|---|---|---|\n"
-    ));
-    for k in table.keys {
-        let default = if k.required {
-            "**required**"
-        } else if k.default.is_empty() {
-            "—"
-        } else {
-            k.default
-        };
-        out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
-            k.name,
-            k.ty.replace('|', "\\|"),
-            default,
-            k.doc.replace('|', "\\|")
-        ));
-    }
 }

@@ -55,7 +55,7 @@ impl Schedule {
         let trimmed = text.trim();
         let source = trimmed.to_string();
         if let Some(rest) = trimmed.strip_prefix("@every") {
-            let d = crate::spec::units::parse_duration(rest.trim())
+            let d = crate::config::units::parse_duration(rest.trim())
                 .map_err(|e| format!("invalid schedule {trimmed:?}: {e}"))?;
             if d < Duration::from_secs(1) {
                 return Err(format!(

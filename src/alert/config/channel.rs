@@ -8,9 +8,9 @@ use crate::alert::{
     AlertmanagerChannel, Channel, ChannelKind, ChannelTemplate, EmailChannel, SmtpTls,
     WebhookChannel, WebhookFormat,
 };
-use crate::spec::compile::{headers, is_credential_header, url};
-use crate::spec::walk::{Ctx, Fields};
-use crate::spec::yaml::{Key, Node, Value};
+use crate::config::walk::{Ctx, Fields};
+use crate::config::yaml::{Key, Node, Value};
+use crate::redact::is_credential_header;
 
 /// Shortest string treated as a secret (shorter ones would redact ordinary words).
 const MIN_SECRET_CHARS: usize = 3;
@@ -96,7 +96,7 @@ fn kind(
         "webhook" => webhook(ctx, node, secrets).map(ChannelKind::Webhook),
         _ => {
             let f = ctx.fields(node, &ALERTMANAGER)?;
-            let url = url(ctx, f.get("url")?)?;
+            let url = ctx.url(f.get("url")?)?;
             Some(ChannelKind::Alertmanager(AlertmanagerChannel { url }))
         }
     }
@@ -270,16 +270,13 @@ fn recipients(ctx: &mut Ctx<'_>, node: &Node) -> Option<Vec<String>> {
 /// `webhook:` settings; credential header values go into `secrets`.
 fn webhook(ctx: &mut Ctx<'_>, node: &Node, secrets: &mut Vec<String>) -> Option<WebhookChannel> {
     let f = ctx.fields(node, &WEBHOOK)?;
-    let url = f.get("url").and_then(|n| url(ctx, n));
+    let url = f.get("url").and_then(|n| ctx.url(n));
     let format = match f.get("format") {
         Some(n) => format(ctx, n),
         None => Some(WebhookFormat::default()),
     };
     let before = ctx.diags.len();
-    let headers = f
-        .get("headers")
-        .map(|n| headers(ctx, n))
-        .unwrap_or_default();
+    let headers = f.get("headers").map(|n| ctx.headers(n)).unwrap_or_default();
     let headers_ok = ctx.diags.len() == before;
     for (name, value) in &headers {
         if is_credential_header(name) {

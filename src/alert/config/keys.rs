@@ -4,7 +4,7 @@
 //! [`super::reference_markdown`] renders them into `docs/alert-reference.md`, so the reference
 //! cannot drift from the code.
 
-use crate::spec::keys::{Kind, Table, key, req};
+use crate::config::keys::{Kind, Table, key, req};
 
 /// The top level of an alert file.
 #[rustfmt::skip]

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use super::keys::ROUTE;
 use crate::alert::{DEFAULT_AFTER, MatchValue, Matcher, Route};
+use crate::config::walk::{Ctx, IDENTIFIER};
+use crate::config::yaml::{Node, Pos};
 use crate::spec::exprs::compile_regex;
-use crate::spec::walk::{Ctx, IDENTIFIER};
-use crate::spec::yaml::{Node, Pos};
 
 /// Shortest `repeat` accepted (a shorter one would flood the channels).
 const MIN_REPEAT: Duration = Duration::from_secs(1);
@@ -154,7 +154,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::spec::yaml::parse;
+    use crate::config::yaml::parse;
 
     fn no_env(_: &str) -> Option<String> {
         None

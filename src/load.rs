@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use crate::alert::AlertConfig;
+use crate::config::{Diagnostic, Diagnostics, EnvLookup};
 use crate::model::Config;
-use crate::spec::{self, Diagnostic, Diagnostics, EnvLookup};
+use crate::spec;
 
 /// The default alert folder, read only when it exists.
 pub const DEFAULT_ALERTS: &str = "alerts";

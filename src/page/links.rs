@@ -1,10 +1,16 @@
-//! Links of a page: the `href` of every element the `follow` selector matches (collected by
+//! Links of a page (what a crawl follows): the `href` of every element the `follow` selector matches (collected by
 //! the evaluation's one parse), resolved against `<base href>` or the page URL.
 
 use url::Url;
 
-use super::frontier::normalise;
 use crate::evaluate::Links;
+
+/// The contract's normal form: fragment dropped; scheme and host lower-cased and the default
+/// port removed (the `url` crate's parser already does both).
+pub fn normalise(mut url: Url) -> Url {
+    url.set_fragment(None);
+    url
+}
 
 /// The http(s) links of a page at `page`, resolved against its `<base href>` (itself resolved
 /// against the page URL) or the page URL, normalised, in document order, each once.
@@ -51,6 +57,7 @@ mod tests {
             final_url: Url::parse(page).unwrap(),
             duration: Default::default(),
             tls_not_after: None,
+            first_redirect: None,
         };
         let mut answers = Vec::new();
         for engine in [Engine::Dom, Engine::Auto] {

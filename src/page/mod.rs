@@ -1,5 +1,8 @@
-//! Fetching and checking one page of a crawl (the seed included), taking its links from the
-//! same HTML parse the assertions use.
+//! The one page check every kind of target shares: fetch a URL with a target's request
+//! settings, evaluate the response, redact what it found and decide the verdict.
+//!
+//! A plain target is one page check ([`crate::runner`]); a crawl is one per page it reaches
+//! ([`crate::crawl`]), taking each page's links from the same HTML parse the assertions use.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -7,11 +10,13 @@ use std::time::{Duration, Instant};
 use reqwest::header::CONTENT_TYPE;
 use url::Url;
 
-use super::links::resolve;
+mod links;
+
 use crate::evaluate::{Options, evaluate, evaluate_with};
 use crate::fetch::{Fetcher, Response, Within};
 use crate::model::{CssSelector, Expect, Extract, Target};
 use crate::result::{Failure, Outcome};
+pub use links::{normalise, resolve as resolve_links};
 
 /// How to check a page.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +31,19 @@ pub struct Checks<'a> {
     pub follow: Option<&'a CssSelector>,
     /// With a wrong status, report only that (a crawled page); the seed reports everything.
     pub status_only: bool,
+}
+
+impl<'a> Checks<'a> {
+    /// Everything a target's own `expect` and `extract` ask of its page, no links.
+    pub fn of(target: &'a Target) -> Checks<'a> {
+        Checks {
+            expect: &target.expect,
+            non_html: &target.expect,
+            extract: &target.extract,
+            follow: None,
+            status_only: false,
+        }
+    }
 }
 
 /// What checking a page found.
@@ -88,8 +106,9 @@ pub async fn check(
     }
 }
 
-/// Check a response that came.
-fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Checked {
+/// Check a response that came (fetched by [`check`], or by a caller that needs the response
+/// itself afterwards).
+pub fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Checked {
     let evaluation = if is_html(response) {
         let follow = checks
             .follow
@@ -105,7 +124,7 @@ fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Check
     let links_found = evaluation
         .links
         .as_ref()
-        .map(|l| resolve(l, &response.final_url))
+        .map(|l| resolve_links(l, &response.final_url))
         .unwrap_or_default();
     let mut failures: Vec<Failure> = evaluation
         .failures
@@ -120,13 +139,7 @@ fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Check
         failures = vec![only];
         error = None;
     }
-    let outcome = if error.is_some() {
-        Outcome::Error
-    } else if failures.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    };
+    let outcome = Outcome::judge(error.is_some(), &failures);
     Checked {
         outcome,
         error: error.map(|e| request.redact(&e)),
