@@ -1,4 +1,4 @@
-//! The command line of CONTRACT §4 as clap types; `src/main.rs` wires each subcommand to the
+//! The command line as clap types; `src/main.rs` wires each subcommand to the
 //! library.
 
 use std::net::SocketAddr;

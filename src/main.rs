@@ -1,4 +1,4 @@
-//! The `dcrawl` command: thin wiring of the library's stages to the CLI of CONTRACT §4.
+//! The `dcrawl` command: thin wiring of the library's stages to the command line.
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ use dcrawl::spec::{self, Diagnostics};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Exit codes of CONTRACT §4.
+/// Exit codes: 0 all good, 1 a check failed, 2 invalid configuration or usage.
 const EXIT_OK: u8 = 0;
 const EXIT_CHECK_FAILED: u8 = 1;
 const EXIT_INVALID: u8 = 2;

@@ -1,4 +1,4 @@
-//! Prometheus metrics of CONTRACT §6, through the official `prometheus-client`.
+//! dcrawl's Prometheus metrics (their names and labels are a fixed interface), through the official `prometheus-client`.
 //!
 //! Served as OpenMetrics when the scraper asks for it and as the classic text format otherwise.
 //! A target's series are tracked so that all of them disappear when it is removed at reload.
@@ -133,7 +133,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Register every metric of CONTRACT §6.
+    /// Register every metric.
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
         let m = Metrics {

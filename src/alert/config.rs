@@ -1,4 +1,4 @@
-//! Loading `alerts/*.yaml` (CONTRACT §3): channels and routes, validated with
+//! Loading `alerts/*.yaml`: channels and routes, validated with
 //! `FILE:LINE:COLUMN` diagnostics.
 //!
 //! It reuses the spec loader's machinery: each file is parsed into the positioned tree

@@ -1,4 +1,4 @@
-//! Alerting (CONTRACT §3): routes from `alerts/*.yaml` decide which channels hear about which
+//! Alerting: routes from `alerts/*.yaml` decide which channels hear about which
 //! targets; a per-target state machine turns check results into firing/resolved transitions;
 //! notifications go through a durable outbox to email, webhooks and Alertmanager.
 //!
@@ -103,7 +103,7 @@ pub struct WebhookChannel {
 /// `format:` of a webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WebhookFormat {
-    /// The generic JSON payload of CONTRACT §3.
+    /// The generic JSON payload.
     #[default]
     Json,
     /// `{"text": "..."}` for Slack incoming webhooks.

@@ -102,7 +102,7 @@ pub fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The generic webhook payload of CONTRACT §3 (`format: json`), plus `resolved_at`, `error`,
+/// The generic webhook payload (`format: json`), plus `resolved_at`, `error`,
 /// `repeat` and `status_page`. It is also the context of channel templates.
 pub fn json_payload(n: &Notification) -> Value {
     let failures: Vec<Value> = n

@@ -126,6 +126,9 @@ pub struct KeyDoc {
     pub kind: Kind,
     /// Its relation to the other keys of the map.
     pub rule: Rule,
+    /// The message when the relation is broken, `{a}` standing for this key and `{b}` for the
+    /// other ("" = a plain "`a` needs `b`" / "`a` and `b` are exclusive").
+    pub why: &'static str,
 }
 
 impl KeyDoc {
@@ -155,6 +158,21 @@ impl KeyDoc {
         KeyDoc {
             rule: Rule::OneOf,
             ..self
+        }
+    }
+
+    /// The same key, with `why` as the message when its relation is broken (`{a}`: this key,
+    /// `{b}`: the other one).
+    pub const fn because(self, why: &'static str) -> KeyDoc {
+        KeyDoc { why, ..self }
+    }
+
+    /// The message for a broken relation between this key (`a`) and `b`.
+    pub fn broken(&self, b: &str) -> String {
+        match (self.why, self.rule) {
+            ("", Rule::Needs(_)) => format!("`{}` needs `{b}`", self.name),
+            ("", _) => format!("`{}` and `{b}` are exclusive", self.name),
+            (why, _) => why.replace("{a}", self.name).replace("{b}", b),
         }
     }
 }
@@ -211,6 +229,7 @@ pub(crate) const fn key(
         doc,
         kind: Kind::Unspecified,
         rule: Rule::None,
+        why: "",
     }
 }
 
@@ -224,6 +243,7 @@ pub(crate) const fn req(name: &'static str, ty: &'static str, doc: &'static str)
         doc,
         kind: Kind::Unspecified,
         rule: Rule::None,
+        why: "",
     }
 }
 

@@ -9,7 +9,7 @@ use url::Url;
 use super::EnvLookup;
 use super::diag::Diagnostic;
 use super::interp::interpolate;
-use super::keys::Table;
+use super::keys::{Kind, Rule, Table};
 use super::units;
 use super::yaml::{Key, Node, Pos, Value};
 
@@ -91,6 +91,8 @@ pub struct Ctx<'a, X = ()> {
 pub struct Fields<'n> {
     /// The map's entries in document order.
     entries: &'n [(Key, Node)],
+    /// The table they were checked against (its kinds give integer ranges).
+    table: &'static Table,
 }
 
 impl<'n> Fields<'n> {
@@ -130,7 +132,7 @@ impl<X> Ctx<'_, X> {
     }
 
     /// Check that `node` is a map with only `table`'s keys and all its required ones.
-    pub fn fields<'n>(&mut self, node: &'n Node, table: &Table) -> Option<Fields<'n>> {
+    pub fn fields<'n>(&mut self, node: &'n Node, table: &'static Table) -> Option<Fields<'n>> {
         let Some(entries) = node.as_map() else {
             self.type_err(node, &format!("a map ({})", table.name));
             return None;
@@ -156,7 +158,39 @@ impl<X> Ctx<'_, X> {
                 );
             }
         }
-        Some(Fields { entries })
+        self.relations(entries, table);
+        Some(Fields { entries, table })
+    }
+
+    /// Check the `needs`, `excludes` and `one_of` rules of `table` among `entries` (a map with
+    /// none of its `one_of` keys is left to the caller, who knows what to call the map).
+    fn relations(&mut self, entries: &[(Key, Node)], table: &Table) {
+        let present = |name: &str| entries.iter().find(|(k, _)| k.name == name).map(|(k, _)| k);
+        let mut first_of: Option<&Key> = None;
+        for (key, _) in entries {
+            let Some(doc) = table.keys.iter().find(|k| k.name == key.name) else {
+                continue;
+            };
+            match doc.rule {
+                Rule::Needs(other) if present(other).is_none() => {
+                    self.err(key.pos, doc.broken(other));
+                }
+                Rule::Excludes(other) => {
+                    if let Some(o) = present(other) {
+                        self.exclusive(key, o, &doc.broken(other));
+                    }
+                }
+                Rule::OneOf => match first_of {
+                    None => first_of = Some(key),
+                    Some(first) => {
+                        let first_doc = table.keys.iter().find(|k| k.name == first.name);
+                        let message = first_doc.map_or_else(String::new, |d| d.broken(&key.name));
+                        self.err(key.pos, message);
+                    }
+                },
+                _ => {}
+            }
+        }
     }
 
     /// Interpolate a string value at `pos`, recording env values and errors. `None` when a
@@ -260,6 +294,18 @@ impl<X> Ctx<'_, X> {
     pub fn u32(&mut self, node: &Node, what: &str, lo: u32, hi: u32) -> Option<u32> {
         self.int(node, what, i128::from(lo), i128::from(hi))
             .and_then(|n| u32::try_from(n).ok())
+    }
+
+    /// The integer at key `name` of `f`, in the range its table gives (`Kind::Int`); `None`
+    /// when absent or invalid (reported).
+    pub fn int_key(&mut self, f: &Fields<'_>, name: &str) -> Option<u32> {
+        let node = f.get(name)?;
+        let (lo, hi) = match f.table.keys.iter().find(|k| k.name == name).map(|k| k.kind) {
+            Some(Kind::Int { min, max }) => (min, max),
+            _ => (0, u64::MAX),
+        };
+        let clip = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        self.u32(node, name, clip(lo), clip(hi))
     }
 
     /// A non-negative count.
@@ -444,5 +490,48 @@ mod tests {
                 "t.yaml:5:4: count range has min 3 greater than max 1",
             ]
         );
+    }
+
+    use crate::config::keys::{Kind, Table, key};
+
+    static RELATED: Table = Table {
+        name: "thing",
+        title: "",
+        intro: "",
+        keys: &[
+            key("a", "", "", "").needs("b"),
+            key("b", "", "", ""),
+            key("c", "", "", "")
+                .excludes("b")
+                .because("`{a}` beside `{b}`: pick one"),
+            key("x", "", "", "").one_of(),
+            key("y", "", "", "").one_of(),
+            key("n", "integer 2..=5", "", "").of(Kind::Int { min: 2, max: 5 }),
+        ],
+    };
+
+    /// The table's `needs`, `excludes`, `one_of` and integer ranges are enforced by the walker,
+    /// with the table's own wording, at the offending key.
+    #[test]
+    fn key_tables_enforce_relations_and_ranges() {
+        let root = parse("t.yaml", "a: 1\nc: 2\nb: 3\nx: 4\ny: 5\nn: 6\n").unwrap();
+        let mut ctx: Ctx<'_> = Ctx::new("t.yaml", &no_env);
+        let f = ctx.fields(&root, &RELATED).unwrap();
+        assert_eq!(ctx.int_key(&f, "n"), None);
+        let lines: Vec<String> = ctx.diags.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "t.yaml:3:1: `c` beside `b`: pick one",
+                "t.yaml:5:1: `x` and `y` are exclusive",
+                "t.yaml:6:4: n must be between 2 and 5, found 6",
+            ]
+        );
+        let root = parse("t.yaml", "a: 1\nn: 3\n").unwrap();
+        let mut ctx: Ctx<'_> = Ctx::new("t.yaml", &no_env);
+        let f = ctx.fields(&root, &RELATED).unwrap();
+        assert_eq!(ctx.int_key(&f, "n"), Some(3));
+        let lines: Vec<String> = ctx.diags.iter().map(|d| d.to_string()).collect();
+        assert_eq!(lines, ["t.yaml:1:1: `a` needs `b`"]);
     }
 }

@@ -1,4 +1,4 @@
-//! `check --format json`: one JSON document, exactly as CONTRACT §4 describes.
+//! `check --format json`: one JSON document, in the documented shape (each result, then a summary).
 
 use serde::Serialize;
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! The HTTP endpoints of `run` and `demo` (CONTRACT §5): `/metrics`, `/`, `/api/v1/status`,
+//! The HTTP endpoints of `run` and `demo`: `/metrics`, `/`, `/api/v1/status`,
 //! `/healthz`.
 //!
 //! How they are served comes from the web config ([`web_config`]): optional TLS ([`tls`]),

@@ -305,9 +305,7 @@ fn limits(ctx: &mut Ctx<'_>, node: &Node) -> Limits {
     };
     positive("header_read_timeout", &mut limits.header_read_timeout);
     positive("request_timeout", &mut limits.request_timeout);
-    if let Some(n) = f.get("max_connections")
-        && let Some(max) = ctx.u32(n, "max_connections", 1, MAX_CONNECTIONS_LIMIT)
-    {
+    if let Some(max) = ctx.int_key(&f, "max_connections") {
         limits.max_connections = max as usize;
     }
     limits

@@ -65,16 +65,13 @@ fn settings(ctx: &mut Walk<'_>, f: &Fields<'_>, base: &Settings) -> Settings {
             }
         }
     }
-    if let Some(r) = f.get("retries").and_then(|n| ctx.u32(n, "retries", 0, 10)) {
+    if let Some(r) = ctx.int_key(f, "retries") {
         s.retries = r;
     }
     if let Some(m) = f.get("max_body").and_then(|n| ctx.size(n)) {
         s.max_body = m;
     }
-    if let Some(r) = f
-        .get("follow_redirects")
-        .and_then(|n| ctx.u32(n, "follow_redirects", 0, 50))
-    {
+    if let Some(r) = ctx.int_key(f, "follow_redirects") {
         s.follow_redirects = r;
     }
     if let Some(b) = f.get("tls_verify").and_then(|n| ctx.bool(n, "a boolean")) {
@@ -237,14 +234,8 @@ fn target(ctx: &mut Walk<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)
     let url = f.get("url").and_then(|n| ctx.url(n));
     let method = f.get("method").and_then(|n| method(ctx, n));
     let body = match (f.entry("body"), f.entry("json")) {
-        (Some((b, _)), Some((j, _))) => {
-            ctx.exclusive(
-                b,
-                j,
-                "`body` and `json` are exclusive: give one request body",
-            );
-            None
-        }
+        // Both: reported by the key table (`body` excludes `json`).
+        (Some(_), Some(_)) => None,
         (Some((_, b)), None) => ctx.text(b, "a body string").map(RequestBody::Raw),
         (None, Some((_, j))) => Some(RequestBody::Json(ctx.json(j))),
         (None, None) => None,

@@ -14,15 +14,8 @@ use crate::model::{
 /// `crawl` is invalid; problems are recorded in `ctx`).
 pub(crate) fn crawl(ctx: &mut Walk<'_>, target: &Fields<'_>) -> Option<Crawl> {
     let expect_each = target.entry("expect_each");
-    let Some(node) = target.get("crawl") else {
-        if let Some((key, _)) = expect_each {
-            ctx.err(
-                key.pos,
-                "`expect_each` needs `crawl`: it applies to the pages a crawl finds",
-            );
-        }
-        return None;
-    };
+    // `expect_each` without `crawl` is reported by the key table.
+    let node = target.get("crawl")?;
     let expect_each = expect_each.map(|(_, n)| expect(ctx, n)).unwrap_or_default();
     let f = ctx.fields(node, &CRAWL)?;
     let follow = match f.get("follow") {
@@ -42,13 +35,14 @@ pub(crate) fn crawl(ctx: &mut Walk<'_>, target: &Fields<'_>) -> Option<Crawl> {
         .get("exclude")
         .map(|n| regexes(ctx, n))
         .unwrap_or_default();
-    let number = |ctx: &mut Walk<'_>, key: &str, lo: u32, hi: u32, default: u32| match f.get(key) {
-        Some(n) => ctx.u32(n, key, lo, hi),
+    // Ranges come from the key table.
+    let number = |ctx: &mut Walk<'_>, key: &str, default: u32| match f.get(key) {
+        Some(_) => ctx.int_key(&f, key),
         None => Some(default),
     };
-    let max_depth = number(ctx, "max_depth", 0, 100, DEFAULT_CRAWL_MAX_DEPTH);
-    let max_pages = number(ctx, "max_pages", 1, 1_000_000, DEFAULT_CRAWL_MAX_PAGES);
-    let concurrency = number(ctx, "concurrency", 1, 256, DEFAULT_CRAWL_CONCURRENCY);
+    let max_depth = number(ctx, "max_depth", DEFAULT_CRAWL_MAX_DEPTH);
+    let max_pages = number(ctx, "max_pages", DEFAULT_CRAWL_MAX_PAGES);
+    let concurrency = number(ctx, "concurrency", DEFAULT_CRAWL_CONCURRENCY);
     let robots = match f.get("robots") {
         Some(n) => ctx.bool(n, "a boolean"),
         None => Some(true),

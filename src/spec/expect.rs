@@ -376,18 +376,11 @@ fn extract_source(
     let path_e = f.entry("path");
     let text_e = f.entry("text");
     let attr_e = f.entry("attr");
-    if let (Some((a, _)), Some((b, _))) = (css_e, path_e) {
-        ctx.exclusive(
-            a,
-            b,
-            "`css` and `path` are exclusive: an extract item has exactly one source",
-        );
+    // Both sources, or `text`/`attr` without `css`: reported by the key table.
+    if css_e.is_some() && path_e.is_some() {
         return None;
     }
     if let Some((_, p)) = path_e {
-        for (k, _) in [text_e, attr_e].into_iter().flatten() {
-            ctx.err(k.pos, format!("`{}` only applies with `css`", k.name));
-        }
         let path = jsonpath(ctx, p)?;
         return (text_e.is_none() && attr_e.is_none()).then_some(ExtractSource::Json(path));
     }

@@ -3,6 +3,11 @@
 use crate::config::keys::{Kind, Table, at_least, key, req};
 use crate::config::walk::{EXTRACT_NAME, IDENTIFIER, SPEC_NAME};
 
+/// An extract item with two sources.
+const ONE_SOURCE: &str = "`{a}` and `{b}` are exclusive: an extract item has exactly one source";
+/// A key that only means something next to another.
+const ONLY_WITH: &str = "`{a}` only applies with `{b}`";
+
 /// The top level of a spec file.
 #[rustfmt::skip]
 pub static SPEC: Table = Table {
@@ -43,10 +48,10 @@ pub static TARGET: Table = Table {
     intro: "A request plus what must hold of its response.",
     keys: &[
         req("name", "string `^[a-z0-9][a-z0-9_-]*$`", "Name of the target; unique in its spec.").of(Kind::Name(&SPEC_NAME)),
-        key("url", "http(s) URL", "", "The URL to request; must be `http` or `https` with a host. A target has `url` or `steps`.").of(Kind::Url).one_of(),
+        key("url", "http(s) URL", "", "The URL to request; must be `http` or `https` with a host. A target has `url` or `steps`.").of(Kind::Url).one_of().because("`{a}` and `{b}` are exclusive: a flow's requests are its steps"),
         key("method", "HTTP method", "`GET`", "Request method (any valid token; upper-cased).").of(Kind::Method),
         key("headers", "map of header name to string", "", "Request headers, merged over `defaults.headers`.").of(Kind::Headers),
-        key("body", "string", "", "Raw request body. Not together with `json`.").of(Kind::Text).excludes("json"),
+        key("body", "string", "", "Raw request body. Not together with `json`.").of(Kind::Text).excludes("json").because("`{a}` and `{b}` are exclusive: give one request body"),
         key("json", "any value", "", "Request body serialised as JSON (sets `Content-Type: application/json` unless set). Not together with `body`.").of(Kind::Any),
         key("schedule", "schedule", "the spec's", "Overrides the spec's schedule.").of(Kind::Schedule),
         key("timezone", "IANA time zone", "the spec's", "Time zone of this target's cron schedule.").of(Kind::Str),
@@ -58,9 +63,9 @@ pub static TARGET: Table = Table {
         key("expect", "map (see `expect`)", "status 2xx", "What must hold of the response.").of(Kind::Map(&EXPECT)),
         key("extract", "list (see `extract`)", "", "Values to extract and export as metrics.").of(Kind::List(&EXTRACT)),
         key("crawl", "map (see `crawl`)", "", "Makes this a crawl target: follow links (and a sitemap) from `url`, the seed.").of(Kind::Map(&CRAWL)),
-        key("expect_each", "map (see `expect`)", "status 2xx", "With `crawl`: what must hold of every page found (the seed is checked with `expect`).").of(Kind::Map(&EXPECT)).needs("crawl"),
-        key("steps", "list (see `step`)", "", "Makes this a multi-step flow: requests run in order in one run with one cookie jar; `timeout` is then the whole flow's. Not together with `url`, `crawl`, `method`, `body`, `json` or `extract`.").of(Kind::NonEmptyList(&STEP)).one_of(),
-        key("vars", "map of name to string", "", "With `steps`: run-scoped variables, used as `{{name}}`.").of(Kind::Labels).needs("steps"),
+        key("expect_each", "map (see `expect`)", "status 2xx", "With `crawl`: what must hold of every page found (the seed is checked with `expect`).").of(Kind::Map(&EXPECT)).needs("crawl").because("`{a}` needs `{b}`: it applies to the pages a crawl finds"),
+        key("steps", "list (see `step`)", "", "Makes this a multi-step flow: requests run in order in one run with one cookie jar; `timeout` is then the whole flow's. Not together with `url`, `crawl`, `method`, `body`, `json` or `extract`.").of(Kind::NonEmptyList(&STEP)).one_of().because("`{a}` and `{b}` are exclusive: a flow's requests are its steps"),
+        key("vars", "map of name to string", "", "With `steps`: run-scoped variables, used as `{{name}}`.").of(Kind::Labels).needs("steps").because("`{a}` needs `{b}`: variables are used by a flow's steps"),
     ],
 };
 
@@ -75,7 +80,7 @@ pub static STEP: Table = Table {
         req("url", "http(s) URL", "The URL to request (may hold `{{name}}`).").of(Kind::Text),
         key("method", "HTTP method", "`GET`", "Request method.").of(Kind::Method),
         key("headers", "map of header name to string", "", "Request headers, merged over the target's.").of(Kind::Headers),
-        key("body", "string", "", "Raw request body. Not together with `json`.").of(Kind::Text).excludes("json"),
+        key("body", "string", "", "Raw request body. Not together with `json`.").of(Kind::Text).excludes("json").because("`{a}` and `{b}` are exclusive: give one request body"),
         key("json", "any value", "", "Request body serialised as JSON (sets `Content-Type: application/json` unless set).").of(Kind::Any),
         key("timeout", "duration", "from `defaults`", "This step's request budget (the flow's `timeout` bounds it too).").of(Kind::Duration),
         key("follow_redirects", "integer 0..=50", "the target's", "Redirects followed; 0 = none (to capture a `Location`).").of(Kind::Int { min: 0, max: 50 }),
@@ -96,8 +101,8 @@ pub static CAPTURE: Table = Table {
         key("header", "header name", "", "A response header's value.").of(Kind::Text),
         key("cookie", "cookie name", "", "A cookie of the run's jar (set by this or an earlier response).").of(Kind::Text),
         key("css", "CSS selector", "", "The first match's text, or its attribute `attr`.").of(Kind::Css),
-        key("text", "boolean", "`true`", "With `css`: take the text (the default).").of(Kind::Bool).needs("css"),
-        key("attr", "string", "", "With `css`: take this attribute.").of(Kind::Text).needs("css"),
+        key("text", "boolean", "`true`", "With `css`: take the text (the default).").of(Kind::Bool).needs("css").because(ONLY_WITH),
+        key("attr", "string", "", "With `css`: take this attribute.").of(Kind::Text).needs("css").because(ONLY_WITH),
         key("status", "boolean `true`", "", "The response's status code.").of(Kind::Bool),
         key("url", "boolean `true`", "", "The URL the step ended at, after redirects.").of(Kind::Bool),
         key("redirect", "boolean `true`", "", "The resolved `Location` of the step's first redirect (followed or not).").of(Kind::Bool),
@@ -189,10 +194,10 @@ pub static EXTRACT: Table = Table {
     intro: "A value exported as `dcrawl_extracted_value{spec,target,name}`. Exactly one source: `css` or `path`. A value that cannot be extracted fails assertion `extract.NAME`.",
     keys: &[
         req("name", "string `^[a-z_][a-z0-9_]*$`", "Name of the value; unique in its target.").of(Kind::Name(&EXTRACT_NAME)),
-        key("css", "CSS selector", "", "Value: the number of matches (or, with `text`/`attr`, the first match's text/attribute as a number).").of(Kind::Css).one_of(),
-        key("text", "boolean", "`false`", "With `css`: take the first match's text, parsed as a number.").of(Kind::Bool).needs("css"),
-        key("attr", "string", "", "With `css`: take the first match's attribute of this name, parsed as a number.").of(Kind::Text).needs("css"),
-        key("path", "JSONPath", "", "Value: the JSON number (or numeric string) at the path.").of(Kind::JsonPath).one_of(),
+        key("css", "CSS selector", "", "Value: the number of matches (or, with `text`/`attr`, the first match's text/attribute as a number).").of(Kind::Css).one_of().because(ONE_SOURCE),
+        key("text", "boolean", "`false`", "With `css`: take the first match's text, parsed as a number.").of(Kind::Bool).needs("css").because(ONLY_WITH),
+        key("attr", "string", "", "With `css`: take the first match's attribute of this name, parsed as a number.").of(Kind::Text).needs("css").because(ONLY_WITH),
+        key("path", "JSONPath", "", "Value: the JSON number (or numeric string) at the path.").of(Kind::JsonPath).one_of().because(ONE_SOURCE),
         key("regex", "regex", "", "Applied to the text; its first capture group (or whole match) is parsed as a number.").of(Kind::Regex),
     ],
 };
@@ -287,6 +292,33 @@ mod tests {
             DEFAULT_FOLLOW_REDIRECTS.to_string()
         );
         let t = Target::new("s", "t", url::Url::parse("http://127.0.0.1/").unwrap());
+        // What the loader makes of a target that says nothing is what `Target::new` says.
+        let source = crate::config::Source {
+            name: "s.yaml".into(),
+            text: "name: s\ntargets: [{name: t, url: \"http://127.0.0.1/\"}]\n".into(),
+        };
+        let loaded = crate::spec::load_sources(&[source], &|_| None).unwrap();
+        let l = &loaded.specs[0].targets[0];
+        assert_eq!(
+            (
+                l.timeout,
+                l.retries,
+                l.max_body,
+                l.follow_redirects,
+                l.tls_verify
+            ),
+            (
+                t.timeout,
+                t.retries,
+                t.max_body,
+                t.follow_redirects,
+                t.tls_verify
+            )
+        );
+        assert_eq!(
+            (l.method.clone(), l.schedule.to_string()),
+            (t.method.clone(), t.schedule.to_string())
+        );
         assert_eq!(
             DEFAULTS.documented_default("retries"),
             t.retries.to_string()

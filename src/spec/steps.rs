@@ -36,15 +36,11 @@ struct Defined {
 /// are invalid; problems are recorded in `ctx`).
 pub(crate) fn flow(ctx: &mut Walk<'_>, f: &Fields<'_>, inherited: &Inherited) -> Option<Flow> {
     let Some((steps_key, steps_node)) = f.entry("steps") else {
-        if let Some((key, _)) = f.entry("vars") {
-            ctx.err(
-                key.pos,
-                "`vars` needs `steps`: variables are used by a flow's steps",
-            );
-        }
+        // `vars` without `steps` is reported by the key table.
         return None;
     };
-    for other in ["url", "crawl", "method", "body", "json", "extract"] {
+    // `url` next to `steps` is reported by the key table (exactly one of them).
+    for other in ["crawl", "method", "body", "json", "extract"] {
         if let Some((key, _)) = f.entry(other) {
             ctx.exclusive(
                 key,
@@ -203,14 +199,8 @@ fn step(
         }
     }
     let body = match (f.entry("body"), f.entry("json")) {
-        (Some((b, _)), Some((j, _))) => {
-            ctx.exclusive(
-                b,
-                j,
-                "`body` and `json` are exclusive: give one request body",
-            );
-            None
-        }
+        // Both: reported by the key table (`body` excludes `json`).
+        (Some(_), Some(_)) => None,
         (Some((_, b)), None) => ctx
             .text(b, "a body string")
             .and_then(|s| template(ctx, &s, b.pos, refs))
@@ -227,9 +217,8 @@ fn step(
         .get("timeout")
         .and_then(|n| ctx.duration(n))
         .unwrap_or(inherited.timeout);
-    let follow_redirects = f
-        .get("follow_redirects")
-        .and_then(|n| ctx.u32(n, "follow_redirects", 0, 50))
+    let follow_redirects = ctx
+        .int_key(&f, "follow_redirects")
         .unwrap_or(inherited.follow_redirects);
     let always_run = f
         .get("always_run")
@@ -295,13 +284,9 @@ fn capture_of(ctx: &mut Walk<'_>, key: &Key, node: &Node) -> Option<Capture> {
         );
         return None;
     }
-    for k in ["text", "attr"] {
-        if let Some((k, _)) = f.entry(k)
-            && f.get("css").is_none()
-        {
-            ctx.err(k.pos, format!("`{}` only applies with `css`", k.name));
-            return None;
-        }
+    // `text` or `attr` without `css` is reported by the key table.
+    if (f.get("text").is_some() || f.get("attr").is_some()) && f.get("css").is_none() {
+        return None;
     }
     let flag = |ctx: &mut Walk<'_>, n: &Node| ctx.bool(n, "a boolean (true)").unwrap_or(false);
     let source = match given.first() {

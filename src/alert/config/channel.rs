@@ -48,19 +48,8 @@ pub(super) fn channel(ctx: &mut Ctx<'_>, key: &Key, node: &Node) -> Option<Chann
             None
         }
         [(k, n)] => kind(ctx, &k.name, n, &mut secrets),
-        [(first, _), ref more @ ..] => {
-            for (k, _) in more {
-                ctx.err(
-                    k.pos,
-                    format!(
-                        "`{}` and `{}` are exclusive: a channel has exactly one of `email`, \
-                         `webhook` or `alertmanager`",
-                        first.name, k.name
-                    ),
-                );
-            }
-            None
-        }
+        // More than one kind: reported by the key table.
+        [_, ..] => None,
     };
     let template = f.get("template").and_then(|n| template(ctx, n));
     secrets.extend(ctx.secrets[env_start..].iter().cloned());
@@ -159,7 +148,7 @@ fn smtp(ctx: &mut Ctx<'_>, node: &Node, secrets: &mut Vec<String>) -> Option<Smt
     if let Some(p) = &password {
         secrets.push(p.clone());
     }
-    let login_ok = login_pair(ctx, &f);
+    let login_ok = login_pair(&f);
     let tls_verify = match f.get("tls_verify") {
         Some(n) => ctx.bool(n, "a boolean")?,
         None => true,
@@ -181,18 +170,9 @@ fn smtp(ctx: &mut Ctx<'_>, node: &Node, secrets: &mut Vec<String>) -> Option<Smt
 }
 
 /// `username` and `password` come together; false (with an error at the lone one) otherwise.
-fn login_pair(ctx: &mut Ctx<'_>, f: &Fields<'_>) -> bool {
-    match (f.entry("username"), f.entry("password")) {
-        (Some((k, _)), None) => {
-            ctx.err(k.pos, "`username` without `password`: give both or neither");
-            false
-        }
-        (None, Some((k, _))) => {
-            ctx.err(k.pos, "`password` without `username`: give both or neither");
-            false
-        }
-        _ => true,
-    }
+fn login_pair(f: &Fields<'_>) -> bool {
+    // Half a login is reported by the key table (each needs the other).
+    f.get("username").is_some() == f.get("password").is_some()
 }
 
 /// A host name or IP address (IPv6 with or without brackets), without scheme, port or path.

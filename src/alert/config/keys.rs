@@ -1,10 +1,15 @@
-//! The key tables of the alert file format (CONTRACT §3), in one place.
+//! The key tables of the alert file format, in one place.
 //!
 //! The loader uses them to decide which keys are allowed and required, and
 //! [`super::reference_markdown`] renders them into `docs/alert-reference.md`, so the reference
 //! cannot drift from the code.
 
 use crate::config::keys::{Kind, Table, key, req};
+
+/// A channel with two kinds.
+const ONE_KIND: &str = "`{a}` and `{b}` are exclusive: a channel has exactly one of `email`, `webhook` or `alertmanager`";
+/// Half a login.
+const BOTH_OR_NEITHER: &str = "`{a}` without `{b}`: give both or neither";
 
 /// The top level of an alert file.
 #[rustfmt::skip]
@@ -25,9 +30,9 @@ pub static CHANNEL: Table = Table {
     title: "`channel` (an entry of `channels`)",
     intro: "Exactly one of `email`, `webhook` or `alertmanager`, plus an optional `template`.",
     keys: &[
-        key("email", "map (see `email`)", "", "Send an email over SMTP.").of(Kind::Map(&EMAIL)).one_of(),
-        key("webhook", "map (see `webhook`)", "", "POST a JSON document (generic or Slack).").of(Kind::Map(&WEBHOOK)).one_of(),
-        key("alertmanager", "map (see `alertmanager`)", "", "Post to Alertmanager's API v2.").of(Kind::Map(&ALERTMANAGER)).one_of(),
+        key("email", "map (see `email`)", "", "Send an email over SMTP.").of(Kind::Map(&EMAIL)).one_of().because(ONE_KIND),
+        key("webhook", "map (see `webhook`)", "", "POST a JSON document (generic or Slack).").of(Kind::Map(&WEBHOOK)).one_of().because(ONE_KIND),
+        key("alertmanager", "map (see `alertmanager`)", "", "Post to Alertmanager's API v2.").of(Kind::Map(&ALERTMANAGER)).one_of().because(ONE_KIND),
         key("template", "map (see `template`)", "", "minijinja templates overriding the built-in rendering; checked for syntax at load.").of(Kind::Map(&TEMPLATE)),
     ],
 };
@@ -55,8 +60,8 @@ pub static SMTP: Table = Table {
         req("host", "host name or IP address", "SMTP server.").of(Kind::Text),
         key("port", "integer 1..=65535", "`587` (starttls), `465` (tls), `25` (none)", "SMTP port; the default depends on `tls`.").of(Kind::Int { min: 1, max: 65535 }),
         key("tls", "`starttls`, `tls` or `none`", "`starttls`", "`starttls`: plain connection upgraded with STARTTLS (required); `tls`: TLS from the first byte; `none`: no encryption.").of(Kind::Choice(&["starttls", "tls", "none"])),
-        key("username", "string", "", "Login name (needs `password`).").of(Kind::Text).needs("password"),
-        key("password", "string", "", "Login password (needs `username`); a secret, e.g. `\"${SMTP_PASSWORD}\"`.").of(Kind::Text).needs("username"),
+        key("username", "string", "", "Login name (needs `password`).").of(Kind::Text).needs("password").because(BOTH_OR_NEITHER),
+        key("password", "string", "", "Login password (needs `username`); a secret, e.g. `\"${SMTP_PASSWORD}\"`.").of(Kind::Text).needs("username").because(BOTH_OR_NEITHER),
         key("tls_verify", "boolean", "`true`", "Verify the server's certificate; `false` accepts a self-signed relay.").of(Kind::Bool),
     ],
 };
@@ -69,7 +74,7 @@ pub static WEBHOOK: Table = Table {
     intro: "An HTTP POST of a JSON document (`Content-Type: application/json`) per notification.",
     keys: &[
         req("url", "http(s) URL", "Where to POST.").of(Kind::Url),
-        key("format", "`json` or `slack`", "`json`", "`json`: the generic payload of CONTRACT §3; `slack`: `{\"text\": \"...\"}` for Slack incoming webhooks.").of(Kind::Choice(&["json", "slack"])),
+        key("format", "`json` or `slack`", "`json`", "`json`: the generic JSON payload (status, spec, target, url, labels, since, failures, ...); `slack`: `{\"text\": \"...\"}` for Slack incoming webhooks.").of(Kind::Choice(&["json", "slack"])),
         key("headers", "map of header name to string", "", "Extra request headers; values of credential headers (`Authorization`, `Cookie`, names with `token`, `key`, `secret`, `password`) are secrets.").of(Kind::Headers),
     ],
 };
