@@ -1256,3 +1256,31 @@ fn html_end_tag_before_head() {
         "head > title",
     );
 }
+
+/// A skeleton whose `<head>` or `<body>` is implied (only `<html>` written, or `<head>` and no
+/// `<body>`) was accepted: the parser (and a browser) adds them, streaming did not. On
+/// `<!DOCTYPE html><html></html>` DOM `*` 3 and `body` 1, streaming 1 and 0 (issue 13).
+#[test]
+fn implied_head_or_body() {
+    for page in [
+        "<!DOCTYPE html><html></html>",
+        "<!DOCTYPE html>  <html>",
+        "<!DOCTYPE html><html 123=456>",
+        "<!DOCTYPE html><html><head></head></html>",
+        "<!DOCTYPE html><html><head><title>T</title></head>",
+        "<!DOCTYPE html><html><head><title>T</title>",
+    ] {
+        for (sel, expected) in [("*", 3.0), ("body", 1.0), ("head", 1.0), ("html", 1.0)] {
+            let expected = if sel == "*" && page.contains("<title>") {
+                4.0
+            } else {
+                expected
+            };
+            assert_paths_agree(page, sel);
+            for engine in [Engine::Auto, Engine::Dom] {
+                let ev = eval(page, sel, engine, false);
+                assert_eq!(ev.extracted["n"], expected, "{page:?} {sel:?} {engine:?}");
+            }
+        }
+    }
+}
