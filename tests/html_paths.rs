@@ -1284,3 +1284,43 @@ fn implied_head_or_body() {
         }
     }
 }
+
+/// `<template>` contents are a separate document fragment: `querySelectorAll` never returns
+/// them and the document's text leaves them out. mdBook and rustdoc pages put `span`s with
+/// classes there; they were counted, and their text was in `body`'s (issue 13).
+#[test]
+fn template_contents_match_nothing() {
+    let page = "<!doctype html><html><head><template><meta name=x></template></head><body>\
+        <p>a<template id=t><span class=c>hidden<a href=/in>x</a><template><b>deep</b>\
+        </template></span></template>b</p><span>shown</span><a href=/out>o</a></body></html>";
+    for engine in [Engine::Auto, Engine::Dom] {
+        for (sel, n, text) in [
+            ("*", 8.0, None),
+            ("span", 1.0, Some("shown")),
+            ("[class]", 0.0, None),
+            ("template", 2.0, Some("")),
+            ("b, meta", 0.0, None),
+            ("template span", 0.0, None),
+            ("p", 1.0, Some("ab")),
+            ("body", 1.0, Some("abshowno")),
+        ] {
+            let ev = eval(page, sel, engine, true);
+            assert_eq!(ev.extracted["n"], n, "{sel:?} {engine:?}");
+            if let Some(text) = text {
+                assert!(
+                    ev.failures
+                        .iter()
+                        .any(|f| f.assertion == "text" && f.message.contains(&format!("{text:?}"))),
+                    "{sel:?} {engine:?}: {:?}",
+                    ev.failures
+                );
+            }
+            let links = ev.links.unwrap();
+            assert_eq!(links.hrefs, ["/out"], "{engine:?}");
+        }
+    }
+    assert_eq!(
+        eval(page, "span", Engine::Stream, false).html_path,
+        Some(HtmlPath::Refused("an element with special parsing rules"))
+    );
+}

@@ -7,6 +7,9 @@
 //! Browsers cap the depth of the tree (Blink at 512); dcrawl refuses such a page with a reason.
 //! The cap is checked on the tree builder's own state after every slice of input, so a refused
 //! page costs at most a slice's worth of work past the cap.
+//!
+//! `<template>` contents are taken out of the tree after the parse (see
+//! [`drop_template_contents`]).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -61,7 +64,35 @@ pub fn parse(text: &str) -> Result<Html, String> {
             ));
         }
     }
-    Ok(parser.finish())
+    let mut doc = parser.finish();
+    drop_template_contents(&mut doc);
+    Ok(doc)
+}
+
+/// Take every `<template>`'s contents out of the tree. They are a separate document fragment
+/// (scraper keeps it as the template's child): a browser's `querySelectorAll` never returns
+/// them and the document's `textContent` leaves them out, so no selector may match them and no
+/// element's text may include them. Each node of the contents is detached: scraper's `select`
+/// skips nodes without a parent, and the template has no children left to walk into.
+fn drop_template_contents(doc: &mut Html) {
+    let fragments: Vec<_> = doc
+        .tree
+        .nodes()
+        .filter(|n| n.value().is_fragment() && n.parent().is_some())
+        .map(|n| n.id())
+        .collect();
+    for id in fragments {
+        // A template inside another's contents went with them.
+        let Some(fragment) = doc.tree.get(id).filter(|n| n.parent().is_some()) else {
+            continue;
+        };
+        let nodes: Vec<_> = fragment.descendants().map(|n| n.id()).collect();
+        for id in nodes {
+            if let Some(mut node) = doc.tree.get_mut(id) {
+                node.detach();
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +122,18 @@ mod tests {
         let whole = Html::parse_document(&page);
         assert!(page.len() > 10 * SLICE);
         assert_eq!(chunked.html(), whole.html());
+    }
+
+    #[test]
+    fn template_contents_are_taken_out() {
+        let doc =
+            parse("<template><p>a<template><i>b</i></template></p></template><p>c</p>").unwrap();
+        let all = Selector::parse("*").unwrap();
+        let names: Vec<&str> = doc.select(&all).map(|e| e.value().name()).collect();
+        assert_eq!(names, ["html", "head", "template", "body", "p"]);
+        let html = Selector::parse("html").unwrap();
+        let text: String = doc.select(&html).flat_map(|e| e.text()).collect();
+        assert_eq!(text, "c");
     }
 
     #[test]
