@@ -1324,3 +1324,33 @@ fn template_contents_match_nothing() {
         Some(HtmlPath::Refused("an element with special parsing rules"))
     );
 }
+
+/// A `<frameset>` replaces a `<body>` that holds only elements that keep "frameset-ok" (as the
+/// standard says: `<p>`, `<div>`, `<svg>`...); the tree builder removes that body from the
+/// document, and its elements were still matched (scraper's `select` walks every node it ever
+/// made): `<!doctype html><p><frameset><frame>` gave `p` 1 and `*` 5, a browser 0 and 4.
+#[test]
+fn elements_removed_from_the_document_match_nothing() {
+    for (page, counts) in [
+        (
+            "<!doctype html><p><frameset><frame>",
+            &[("*", 4.0), ("p", 0.0), ("body", 0.0), ("frame", 1.0)][..],
+        ),
+        (
+            "<!doctype html><svg><foreignObject><div> <frameset><frame>",
+            &[
+                ("*", 4.0),
+                ("svg", 0.0),
+                ("div", 0.0),
+                ("frameset > frame", 1.0),
+            ],
+        ),
+    ] {
+        for (sel, n) in counts {
+            for engine in [Engine::Auto, Engine::Dom] {
+                let ev = eval(page, sel, engine, false);
+                assert_eq!(ev.extracted["n"], *n, "{page:?} {sel:?} {engine:?}");
+            }
+        }
+    }
+}

@@ -8,8 +8,8 @@
 //! The cap is checked on the tree builder's own state after every slice of input, so a refused
 //! page costs at most a slice's worth of work past the cap.
 //!
-//! `<template>` contents are taken out of the tree after the parse (see
-//! [`drop_template_contents`]).
+//! Template contents and what the tree builder removed from the document are taken out of the
+//! tree after the parse (see [`keep_only_the_document`]).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -65,16 +65,20 @@ pub fn parse(text: &str) -> Result<Html, String> {
         }
     }
     let mut doc = parser.finish();
-    drop_template_contents(&mut doc);
+    keep_only_the_document(&mut doc);
     Ok(doc)
 }
 
-/// Take every `<template>`'s contents out of the tree. They are a separate document fragment
-/// (scraper keeps it as the template's child): a browser's `querySelectorAll` never returns
-/// them and the document's `textContent` leaves them out, so no selector may match them and no
-/// element's text may include them. Each node of the contents is detached: scraper's `select`
-/// skips nodes without a parent, and the template has no children left to walk into.
-fn drop_template_contents(doc: &mut Html) {
+/// Take out of scraper's tree every node that is not in the document, so that no selector
+/// matches it and no element's text includes it, as in a browser:
+/// - template contents, a separate document fragment (which scraper keeps as the template's
+///   child);
+/// - what the tree builder removed from the document with its subtree: the `<body>` that a
+///   `<frameset>` replaces.
+///
+/// scraper's `select` walks every node it ever made and skips only those without a parent, so
+/// each node of those subtrees is detached.
+fn keep_only_the_document(doc: &mut Html) {
     let fragments: Vec<_> = doc
         .tree
         .nodes()
@@ -82,11 +86,23 @@ fn drop_template_contents(doc: &mut Html) {
         .map(|n| n.id())
         .collect();
     for id in fragments {
-        // A template inside another's contents went with them.
-        let Some(fragment) = doc.tree.get(id).filter(|n| n.parent().is_some()) else {
-            continue;
-        };
-        let nodes: Vec<_> = fragment.descendants().map(|n| n.id()).collect();
+        if let Some(mut fragment) = doc.tree.get_mut(id) {
+            fragment.detach();
+        }
+    }
+    let root = doc.tree.root().id();
+    let detached: Vec<_> = doc
+        .tree
+        .nodes()
+        .filter(|n| n.parent().is_none() && n.id() != root && n.has_children())
+        .map(|n| n.id())
+        .collect();
+    for id in detached {
+        let nodes: Vec<_> = doc
+            .tree
+            .get(id)
+            .map(|n| n.descendants().skip(1).map(|d| d.id()).collect())
+            .unwrap_or_default();
         for id in nodes {
             if let Some(mut node) = doc.tree.get_mut(id) {
                 node.detach();
@@ -134,6 +150,14 @@ mod tests {
         let html = Selector::parse("html").unwrap();
         let text: String = doc.select(&html).flat_map(|e| e.text()).collect();
         assert_eq!(text, "c");
+    }
+
+    #[test]
+    fn a_body_replaced_by_a_frameset_is_taken_out() {
+        let doc = parse("<!doctype html><div><p></p></div><frameset><frame>").unwrap();
+        let all = Selector::parse("*").unwrap();
+        let names: Vec<&str> = doc.select(&all).map(|e| e.value().name()).collect();
+        assert_eq!(names, ["html", "head", "frameset", "frame"]);
     }
 
     #[test]
