@@ -44,17 +44,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// Crates whose log events are about their own workings, not about the page or the request:
+/// off unless `RUST_LOG` names them (html5ever warns "foster parenting not implemented" on
+/// every misnested table, though it does foster-parent).
+const QUIET_CRATES: &[&str] = &["html5ever"];
+
 /// Logs go to stderr; `RUST_LOG` overrides the default level. Other crates log at most at
 /// `info`, whatever `RUST_LOG` says: their debug logs print pages and headers, and with them
-/// secrets (html5ever logs every text node it parses).
+/// secrets (html5ever logs every text node it parses). [`QUIET_CRATES`] log nothing unless
+/// `RUST_LOG` names them (`RUST_LOG=html5ever=warn`).
 fn init_logging(default_level: &str, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::filter::FilterExt as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let asked = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    let mut directives: Vec<String> = match asked {
+        Some(d) if EnvFilter::try_new(&d).is_ok() => vec![d],
+        _ => vec![default_level.to_string()],
+    };
+    for name in QUIET_CRATES {
+        if !directives.iter().any(|d| d.contains(name)) {
+            directives.push(format!("{name}=off"));
+        }
+    }
+    let filter =
+        EnvFilter::try_new(directives.join(",")).unwrap_or_else(|_| EnvFilter::new(default_level));
     let ours_or_info = tracing_subscriber::filter::filter_fn(|meta| {
         *meta.level() <= tracing::Level::INFO || meta.target().starts_with("dcrawl")
     });

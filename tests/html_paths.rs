@@ -1257,3 +1257,101 @@ fn html_end_tag_before_head() {
         "head > title",
     );
 }
+
+/// A skeleton whose `<head>` or `<body>` is implied (only `<html>` written, or `<head>` and no
+/// `<body>`) was accepted: the parser (and a browser) adds them, streaming did not. On
+/// `<!DOCTYPE html><html></html>` DOM `*` 3 and `body` 1, streaming 1 and 0 (issue 13).
+#[test]
+fn implied_head_or_body() {
+    for page in [
+        "<!DOCTYPE html><html></html>",
+        "<!DOCTYPE html>  <html>",
+        "<!DOCTYPE html><html 123=456>",
+        "<!DOCTYPE html><html><head></head></html>",
+        "<!DOCTYPE html><html><head><title>T</title></head>",
+        "<!DOCTYPE html><html><head><title>T</title>",
+    ] {
+        for (sel, expected) in [("*", 3.0), ("body", 1.0), ("head", 1.0), ("html", 1.0)] {
+            let expected = if sel == "*" && page.contains("<title>") {
+                4.0
+            } else {
+                expected
+            };
+            assert_paths_agree(page, sel);
+            for engine in [Engine::Auto, Engine::Dom] {
+                let ev = eval(page, sel, engine, false);
+                assert_eq!(ev.extracted["n"], expected, "{page:?} {sel:?} {engine:?}");
+            }
+        }
+    }
+}
+
+/// `<template>` contents are a separate document fragment: `querySelectorAll` never returns
+/// them and the document's text leaves them out. mdBook and rustdoc pages put `span`s with
+/// classes there; they were counted, and their text was in `body`'s (issue 13).
+#[test]
+fn template_contents_match_nothing() {
+    let page = "<!doctype html><html><head><template><meta name=x></template></head><body>\
+        <p>a<template id=t><span class=c>hidden<a href=/in>x</a><template><b>deep</b>\
+        </template></span></template>b</p><span>shown</span><a href=/out>o</a></body></html>";
+    for engine in [Engine::Auto, Engine::Dom] {
+        for (sel, n, text) in [
+            ("*", 8.0, None),
+            ("span", 1.0, Some("shown")),
+            ("[class]", 0.0, None),
+            ("template", 2.0, Some("")),
+            ("b, meta", 0.0, None),
+            ("template span", 0.0, None),
+            ("p", 1.0, Some("ab")),
+            ("body", 1.0, Some("abshowno")),
+        ] {
+            let ev = eval(page, sel, engine, true);
+            assert_eq!(ev.extracted["n"], n, "{sel:?} {engine:?}");
+            if let Some(text) = text {
+                assert!(
+                    ev.failures
+                        .iter()
+                        .any(|f| f.assertion == "text" && f.message.contains(&format!("{text:?}"))),
+                    "{sel:?} {engine:?}: {:?}",
+                    ev.failures
+                );
+            }
+            let links = ev.links.unwrap();
+            assert_eq!(links.hrefs, ["/out"], "{engine:?}");
+        }
+    }
+    assert_eq!(
+        eval(page, "span", Engine::Stream, false).html_path,
+        Some(HtmlPath::Refused("an element with special parsing rules"))
+    );
+}
+
+/// A `<frameset>` replaces a `<body>` that holds only elements that keep "frameset-ok" (as the
+/// standard says: `<p>`, `<div>`, `<svg>`...); the tree builder removes that body from the
+/// document, and its elements were still matched (scraper's `select` walks every node it ever
+/// made): `<!doctype html><p><frameset><frame>` gave `p` 1 and `*` 5, a browser 0 and 4.
+#[test]
+fn elements_removed_from_the_document_match_nothing() {
+    for (page, counts) in [
+        (
+            "<!doctype html><p><frameset><frame>",
+            &[("*", 4.0), ("p", 0.0), ("body", 0.0), ("frame", 1.0)][..],
+        ),
+        (
+            "<!doctype html><svg><foreignObject><div> <frameset><frame>",
+            &[
+                ("*", 4.0),
+                ("svg", 0.0),
+                ("div", 0.0),
+                ("frameset > frame", 1.0),
+            ],
+        ),
+    ] {
+        for (sel, n) in counts {
+            for engine in [Engine::Auto, Engine::Dom] {
+                let ev = eval(page, sel, engine, false);
+                assert_eq!(ev.extracted["n"], *n, "{page:?} {sel:?} {engine:?}");
+            }
+        }
+    }
+}

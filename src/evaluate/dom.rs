@@ -7,6 +7,9 @@
 //! Browsers cap the depth of the tree (Blink at 512); dcrawl refuses such a page with a reason.
 //! The cap is checked on the tree builder's own state after every slice of input, so a refused
 //! page costs at most a slice's worth of work past the cap.
+//!
+//! Template contents and what the tree builder removed from the document are taken out of the
+//! tree after the parse (see [`keep_only_the_document`]).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -61,7 +64,51 @@ pub fn parse(text: &str) -> Result<Html, String> {
             ));
         }
     }
-    Ok(parser.finish())
+    let mut doc = parser.finish();
+    keep_only_the_document(&mut doc);
+    Ok(doc)
+}
+
+/// Take out of scraper's tree every node that is not in the document, so that no selector
+/// matches it and no element's text includes it, as in a browser:
+/// - template contents, a separate document fragment (which scraper keeps as the template's
+///   child);
+/// - what the tree builder removed from the document with its subtree: the `<body>` that a
+///   `<frameset>` replaces.
+///
+/// scraper's `select` walks every node it ever made and skips only those without a parent, so
+/// each node of those subtrees is detached.
+fn keep_only_the_document(doc: &mut Html) {
+    let fragments: Vec<_> = doc
+        .tree
+        .nodes()
+        .filter(|n| n.value().is_fragment() && n.parent().is_some())
+        .map(|n| n.id())
+        .collect();
+    for id in fragments {
+        if let Some(mut fragment) = doc.tree.get_mut(id) {
+            fragment.detach();
+        }
+    }
+    let root = doc.tree.root().id();
+    let detached: Vec<_> = doc
+        .tree
+        .nodes()
+        .filter(|n| n.parent().is_none() && n.id() != root && n.has_children())
+        .map(|n| n.id())
+        .collect();
+    for id in detached {
+        let nodes: Vec<_> = doc
+            .tree
+            .get(id)
+            .map(|n| n.descendants().skip(1).map(|d| d.id()).collect())
+            .unwrap_or_default();
+        for id in nodes {
+            if let Some(mut node) = doc.tree.get_mut(id) {
+                node.detach();
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +138,26 @@ mod tests {
         let whole = Html::parse_document(&page);
         assert!(page.len() > 10 * SLICE);
         assert_eq!(chunked.html(), whole.html());
+    }
+
+    #[test]
+    fn template_contents_are_taken_out() {
+        let doc =
+            parse("<template><p>a<template><i>b</i></template></p></template><p>c</p>").unwrap();
+        let all = Selector::parse("*").unwrap();
+        let names: Vec<&str> = doc.select(&all).map(|e| e.value().name()).collect();
+        assert_eq!(names, ["html", "head", "template", "body", "p"]);
+        let html = Selector::parse("html").unwrap();
+        let text: String = doc.select(&html).flat_map(|e| e.text()).collect();
+        assert_eq!(text, "c");
+    }
+
+    #[test]
+    fn a_body_replaced_by_a_frameset_is_taken_out() {
+        let doc = parse("<!doctype html><div><p></p></div><frameset><frame>").unwrap();
+        let all = Selector::parse("*").unwrap();
+        let names: Vec<&str> = doc.select(&all).map(|e| e.value().name()).collect();
+        assert_eq!(names, ["html", "head", "frameset", "frame"]);
     }
 
     #[test]

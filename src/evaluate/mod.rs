@@ -37,7 +37,8 @@ pub struct Evaluation {
     pub failures: Vec<Failure>,
     /// Extracted values by name.
     pub extracted: BTreeMap<String, f64>,
-    /// Set when the body could not be decoded for the assertions that need it (=> `error`).
+    /// Set when the body could not be decoded for the assertions that need it (=> `error`);
+    /// when it is neither the HTML nor the JSON they need, both reasons, `; `-separated.
     pub error: Option<String>,
     /// The page's links, when [`Options::follow`] asked for them and the page is HTML.
     pub links: Option<Links>,
@@ -142,7 +143,7 @@ fn evaluate_at(
         match Markup::parse(&text, expect, extract, options.follow, options.engine) {
             Ok(markup) => Some(markup),
             Err(e) => {
-                ev.error = Some(e);
+                add_error(&mut ev.error, e);
                 None
             }
         }
@@ -153,7 +154,7 @@ fn evaluate_at(
         match serde_json::from_str::<Value>(&text) {
             Ok(v) => Some(v),
             Err(e) => {
-                ev.error = Some(json_error(&e));
+                add_error(&mut ev.error, json_error(&e));
                 None
             }
         }
@@ -189,6 +190,21 @@ fn evaluate_at(
     }
     ev
 }
+
+/// Record why the body is not usable: a second reason (the page is neither HTML nor JSON) is
+/// added to the first, not put in its place.
+fn add_error(error: &mut Option<String>, why: String) {
+    match error {
+        None => *error = Some(why),
+        Some(first) => {
+            first.push_str("; ");
+            first.push_str(why.strip_prefix(UNDECODABLE).unwrap_or(&why));
+        }
+    }
+}
+
+/// How every reason for an unusable body starts.
+const UNDECODABLE: &str = "undecodable body: ";
 
 /// Why a body is not JSON. serde_json stops at 128 levels of nesting (its recursion limit, which
 /// keeps a hostile document from overflowing the stack); say so in words.

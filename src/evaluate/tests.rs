@@ -194,6 +194,27 @@ fn documents_nested_too_deep_are_errors_not_crashes() {
     }
 }
 
+/// Issue 13: with html and json assertions on one response, the JSON error replaced the HTML
+/// one; both are reported, HTML's first.
+#[test]
+fn html_and_json_errors_are_both_reported() {
+    let expect = Expect {
+        html: vec![html_count("div", 1)],
+        json: vec![json_equals("$[0]", json!([]))],
+        ..Expect::default()
+    };
+    let page = "<div>".repeat(1000);
+    let ev = evaluate(&expect, &[], &response(200, "text/html", page.as_bytes()));
+    assert_eq!(
+        ev.error.as_deref(),
+        Some(
+            "undecodable body: HTML nested deeper than 512 elements; \
+             invalid JSON: expected value at line 1 column 1"
+        )
+    );
+    assert!(ev.failures.is_empty(), "{:?}", ev.failures);
+}
+
 #[test]
 fn json_assertions_and_extracts_share_one_parse() {
     let expect = Expect {

@@ -31,7 +31,26 @@ other `$` is literal, so JSONPath (`$.a`) and regexes (`\\$`, `x$`) are untouche
 Values taken from the environment (3 characters or longer) and the values of credential \
 headers (`Authorization`, `Proxy-Authorization`, `Cookie`, and any header whose name contains \
 `token`, `key`, `secret` or `password`) are secrets: they are never printed back and show as \
-`***`.\n";
+`***`.\n\n\
+## How HTML pages are parsed\n\n\
+`html` assertions, CSS extracts and a crawl's links see a page as a browser's \
+`document.querySelectorAll` and `textContent` do: the tree that the HTML standard's parsing \
+algorithm builds (html5ever, through scraper), with the `html`, `head` and `body` it implies, \
+parsed with scripting enabled as in a browser running JavaScript (the content of `<noscript>` \
+is text, not elements). `<template>` contents are a separate document fragment, and what the \
+parser removed from the document (the `<body>` that a `<frameset>` replaces) is no longer in \
+it: no selector matches them and they are no element's text. A page whose structure is provably that \
+tree is answered in one streaming pass instead, with the same answers. Both ways are checked \
+against the html5lib tree-construction tests.\n\n\
+Known deviations from the standard, not worked around:\n\n\
+- `<selectedcontent>` (customizable `<select>`) stays empty: html5ever does not copy the \
+selected `<option>`'s contents into it.\n\
+- An HTML element inside MathML `<annotation-xml encoding=\"text/html\">` (or \
+`application/xhtml+xml`) is put after the `<math>` element, not inside the `<annotation-xml>`: \
+scraper's tree does not keep html5ever's mark of an HTML integration point.\n\n\
+The suite shows no other difference: frameset-ok and foster parenting inside the adoption \
+agency algorithm build the standard's tree (`<!doctype html><p><frameset><frame>` has no \
+`p`).\n";
 
 /// Render the reference documentation (the content of `docs/spec-reference.md`).
 pub fn reference_markdown() -> String {

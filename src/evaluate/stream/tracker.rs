@@ -234,8 +234,12 @@ impl Tracker {
 
     /// The end of the page: every element but the skeleton must have been closed explicitly
     /// (an end tag the streaming parser ignored leaves one open; the tree builder may have
-    /// acted on it).
+    /// acted on it), and a document must have written its `<head>` and `<body>` (the parser
+    /// adds those it implies, elements the streamed answers would lack).
     pub fn finish(&mut self) {
+        if matches!(self.phase, Phase::Html | Phase::Head | Phase::AfterHead) {
+            self.fail("an implied <head> or <body>");
+        }
         if self
             .stack
             .iter()
@@ -340,5 +344,26 @@ mod tests {
         assert_eq!(t.hand_over, None);
         t.text("stray");
         assert_eq!(t.hand_over, Some("text outside the body"));
+    }
+
+    #[test]
+    fn implied_head_or_body_hands_over() {
+        for doc in [
+            &["html", "/html"][..],
+            &["html"],
+            &["html", "head", "/head"],
+        ] {
+            let mut t = Tracker::default();
+            t.doctype(Some("html"), false);
+            let mut ids = Vec::new();
+            for e in doc {
+                match e.strip_prefix('/') {
+                    Some(name) => t.end(ids.pop().unwrap(), name),
+                    None => ids.extend(t.start(e.to_string(), false, false)),
+                }
+            }
+            t.finish();
+            assert_eq!(t.hand_over, Some("an implied <head> or <body>"), "{doc:?}");
+        }
     }
 }
