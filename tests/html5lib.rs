@@ -141,6 +141,7 @@ fn response(html: &str) -> Response {
         final_url: Url::parse("http://127.0.0.1/").unwrap(),
         duration: Duration::ZERO,
         tls_not_after: None,
+        first_redirect: None,
     }
 }
 
