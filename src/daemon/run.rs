@@ -60,12 +60,12 @@ pub enum RunError {
     #[error("cannot build the notification client: {0}")]
     Delivery(#[from] crate::alert::channels::DeliveryError),
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {reason}")]
     Listen {
         /// The address.
         addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message already says it, and `main` prints error chains).
+        reason: std::io::Error,
     },
 }
 
@@ -90,6 +90,16 @@ pub async fn run(
     let loaded = web_problems.combine(load()).map_err(RunError::Config)?;
     let web = web.map_err(RunError::Config)?;
     triggers.watch_files(&watched_web_files(web_file, &web));
+    // Bind before starting anything: a taken port must not have run checks, opened the state
+    // directory or started the alert engine.
+    let listen_error = |reason| RunError::Listen {
+        addr: options.listen,
+        reason,
+    };
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let metrics = Arc::new(Metrics::new());
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
     let store = Arc::new(Store::open(&options.state_dir)?);
@@ -126,16 +136,6 @@ pub async fn run(
         "configuration loaded"
     );
 
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| RunError::Listen {
-            addr: options.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| RunError::Listen {
-        addr: options.listen,
-        source,
-    })?;
     let (server_stop, server_stop_rx) = watch::channel(false);
     let base = format!("{}://{addr}", web.scheme());
     let (tls, auth) = (web.tls.is_some(), !web.auth.is_open());
