@@ -8,27 +8,26 @@
 
 pub mod reload;
 mod run;
-pub mod state;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::alert::engine::AlertEngine;
 use crate::fetch::Fetcher;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::model::{Config, Target};
 use crate::result::CheckResult;
 use crate::runner::check_target;
 use crate::scheduler::{Clock, Timing};
+use crate::server::ServerHandle;
 use crate::shard::{Shard, Share};
-use state::{StatusStore, TargetKey};
+use crate::status::{StatusStore, TargetKey};
 
 /// Default bound on how long shutdown waits for in-flight checks.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -55,8 +54,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Per-target state for the status page and API.
     pub status: Arc<StatusStore>,
-    /// Unix seconds of the scheduler's last heartbeat (for `/healthz`).
-    pub heartbeat: AtomicI64,
+    /// Liveness for `/healthz`.
+    pub health: Arc<Health>,
     /// The alert engine, when alerting runs.
     pub alerts: Option<Arc<AlertEngine>>,
 }
@@ -85,13 +84,17 @@ impl Shared {
             clock,
             metrics,
             status: Arc::default(),
-            heartbeat: AtomicI64::new(Utc::now().timestamp()),
+            health: Arc::default(),
         })
     }
 
-    /// Is the scheduler alive (heartbeat within the last 10 s)?
-    pub fn alive(&self) -> bool {
-        Utc::now().timestamp() - self.heartbeat.load(Ordering::Relaxed) <= 10
+    /// What the endpoints get: metrics, status and health, not the rest of the daemon.
+    pub fn server_handle(&self) -> ServerHandle {
+        ServerHandle {
+            metrics: Arc::clone(&self.metrics),
+            status: Arc::clone(&self.status),
+            health: Arc::clone(&self.health),
+        }
     }
 }
 

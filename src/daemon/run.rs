@@ -2,10 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::watch;
 
 use super::{Shared, Supervisor, http_check, reload};
@@ -142,7 +140,7 @@ pub async fn run(
     let live = Arc::new(web_config::Live::new(web));
     let server = tokio::spawn(crate::server::serve(
         listener,
-        Arc::clone(&shared),
+        shared.server_handle(),
         Arc::clone(&live),
         server_stop_rx,
     ));
@@ -152,9 +150,7 @@ pub async fn run(
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                shared
-                    .heartbeat
-                    .store(Utc::now().timestamp(), Ordering::Relaxed);
+                shared.health.beat();
             }
         })
     };

@@ -2,7 +2,9 @@
 //! reload and shutdown. A stand-in check records when it ran; virtual time makes hours instant.
 
 use std::sync::Mutex;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
 
 use super::*;
 use crate::model::{Schedule, Spec};
