@@ -12,10 +12,14 @@ use crate::alert::engine::AlertEngine;
 use crate::alert::store::Store;
 use crate::config::Loaded;
 use crate::fetch::Fetcher;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::scheduler::Clock;
 use crate::server::web_config::{self, WebConfig};
 use crate::shard::Shard;
+
+/// How often the reload loop beats for `/healthz` while idle.
+const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Loads the configuration (from files, or bundled sources for the demo).
 pub type Loader = Box<dyn Fn() -> Result<Loaded, crate::spec::Diagnostics> + Send + Sync>;
@@ -112,11 +116,13 @@ pub async fn run(
     let (engine_stop, engine_stop_rx) = watch::channel(false);
     let engine_task = tokio::spawn(Arc::clone(&engine).run(engine_stop_rx));
 
+    let clock = Clock::new();
     let shared = Shared::build(
         http_check(fetcher),
         Arc::clone(&metrics),
-        Clock::new(),
+        clock,
         Some(engine.clone()),
+        Arc::new(Health::new(clock, crate::health::STALL_AFTER)),
     );
     let mut supervisor = Supervisor::new(Arc::clone(&shared));
     let share = supervisor.apply_shard(&loaded.specs, options.shard);
@@ -144,23 +150,16 @@ pub async fn run(
         Arc::clone(&live),
         server_stop_rx,
     ));
-    let heartbeat = {
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                shared.health.beat();
-            }
-        })
-    };
     tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status and /healthz");
     on_ready(&base);
 
     tokio::pin!(shutdown);
+    // The loop's own beat for `/healthz`: it stops when the loop is stuck (in a reload, say).
+    let mut beat = tokio::time::interval(HEARTBEAT);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
+            _ = beat.tick() => shared.health.reload_loop_beat(),
             Some(reason) = triggers.rx.recv() => {
                 // The web config is part of the configuration: a problem in it or in the specs
                 // and alerts rejects the whole reload.
@@ -204,7 +203,6 @@ pub async fn run(
     {
         tracing::warn!("notifications still in flight were left in the outbox for the next start");
     }
-    heartbeat.abort();
     let _ = server_stop.send(true);
     let _ = server.await;
     tracing::info!("stopped");
