@@ -409,3 +409,52 @@ fn invalid_config_at_start_exits_2_with_file_line_column() {
     );
     assert!(stderr.contains("expct"), "{stderr}");
 }
+
+/// Issue 13 item 5: a taken `--listen` port is reported before anything starts — no check
+/// runs, no state directory is created — and the daemon exits 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_listen_port_exits_2_before_anything_runs() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&hits);
+    let target = support::serve(Router::new().route(
+        "/",
+        get(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { "ok" }
+        }),
+    ))
+    .await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_atomic(
+        &dir.path().join("s.yaml"),
+        &format!("name: s\nschedule: \"@every 1s\"\ntargets:\n  - name: a\n    url: {target}\n"),
+    );
+    let state = dir.path().join("state");
+    let args: Vec<OsString> = vec![
+        "run".into(),
+        "--listen".into(),
+        addr.to_string().into(),
+        "--specs".into(),
+        dir.path().join("s.yaml").into(),
+        "--state-dir".into(),
+        state.clone().into(),
+    ];
+    let (status, stderr) =
+        tokio::task::spawn_blocking(move || run_to_exit(args, Duration::from_secs(30)))
+            .await
+            .unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}: ")),
+        "{stderr}"
+    );
+    assert!(
+        !state.exists(),
+        "the state directory was created:\n{stderr}"
+    );
+    assert!(!stderr.contains("configuration loaded"), "{stderr}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the target was checked");
+    drop(taken);
+}

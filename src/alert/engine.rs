@@ -274,8 +274,9 @@ impl AlertEngine {
                 () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
                 _ = repost.tick() => self.repost_alertmanager().await,
-                _ = stop.changed() => {
-                    if *stop.borrow() {
+                changed = stop.changed() => {
+                    // A dropped sender is a stop too: `changed` would fail at once forever.
+                    if changed.is_err() || *stop.borrow() {
                         // Let deliveries in flight finish (the caller bounds how long).
                         while deliveries.join_next().await.is_some() {}
                         return;
@@ -429,6 +430,27 @@ fn listed_failures(failures: &[Failure]) -> Vec<Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13 item 5: the loop ended up spinning when its stop sender was dropped (a failed
+    /// start returned early and dropped it).
+    #[tokio::test]
+    async fn a_dropped_stop_sender_ends_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = AlertEngine::new(
+            Arc::new(Store::open(dir.path()).unwrap()),
+            Arc::new(Deliverer::new(Duration::from_secs(1)).unwrap()),
+            Arc::new(Metrics::new()),
+            None,
+        )
+        .unwrap();
+        let (stop, stop_rx) = watch::channel(false);
+        drop(stop);
+        let ended = tokio::time::timeout(Duration::from_secs(10), engine.run(stop_rx)).await;
+        assert!(
+            ended.is_ok(),
+            "the engine loop kept running without a stop sender"
+        );
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {

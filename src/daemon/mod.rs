@@ -8,27 +8,26 @@
 
 pub mod reload;
 mod run;
-pub mod state;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::alert::engine::AlertEngine;
 use crate::fetch::Fetcher;
+use crate::health::{Health, Pulse};
 use crate::metrics::Metrics;
 use crate::model::{Config, Target};
 use crate::result::CheckResult;
 use crate::runner::check_target;
 use crate::scheduler::{Clock, Timing};
+use crate::server::ServerHandle;
 use crate::shard::{Shard, Share};
-use state::{StatusStore, TargetKey};
+use crate::status::{StatusStore, TargetKey};
 
 /// Default bound on how long shutdown waits for in-flight checks.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -55,8 +54,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Per-target state for the status page and API.
     pub status: Arc<StatusStore>,
-    /// Unix seconds of the scheduler's last heartbeat (for `/healthz`).
-    pub heartbeat: AtomicI64,
+    /// Liveness for `/healthz`.
+    pub health: Arc<Health>,
     /// The alert engine, when alerting runs.
     pub alerts: Option<Arc<AlertEngine>>,
 }
@@ -69,15 +68,17 @@ impl Shared {
 
     /// Build the shared parts on a given clock.
     pub fn with_clock(check: CheckFn, metrics: Arc<Metrics>, clock: Clock) -> Arc<Shared> {
-        Self::build(check, metrics, clock, None)
+        let health = Arc::new(Health::new(clock, crate::health::STALL_AFTER));
+        Self::build(check, metrics, clock, None, health)
     }
 
-    /// Build the shared parts with everything given.
+    /// Build the shared parts with everything given (`health` on the same clock).
     pub fn build(
         check: CheckFn,
         metrics: Arc<Metrics>,
         clock: Clock,
         alerts: Option<Arc<AlertEngine>>,
+        health: Arc<Health>,
     ) -> Arc<Shared> {
         Arc::new(Shared {
             alerts,
@@ -85,13 +86,17 @@ impl Shared {
             clock,
             metrics,
             status: Arc::default(),
-            heartbeat: AtomicI64::new(Utc::now().timestamp()),
+            health,
         })
     }
 
-    /// Is the scheduler alive (heartbeat within the last 10 s)?
-    pub fn alive(&self) -> bool {
-        Utc::now().timestamp() - self.heartbeat.load(Ordering::Relaxed) <= 10
+    /// What the endpoints get: metrics, status and health, not the rest of the daemon.
+    pub fn server_handle(&self) -> ServerHandle {
+        ServerHandle {
+            metrics: Arc::clone(&self.metrics),
+            status: Arc::clone(&self.status),
+            health: Arc::clone(&self.health),
+        }
     }
 }
 
@@ -167,6 +172,7 @@ impl Supervisor {
             if let Some(run) = self.running.remove(&key) {
                 let _ = run.stop.send(true);
                 run.handle.abort();
+                self.shared.health.untrack(&key);
                 if !wanted.contains_key(&key) {
                     // Remove the series only once the aborted task has ended, so a `record`
                     // racing with the abort on another thread cannot bring them back.
@@ -190,10 +196,12 @@ impl Supervisor {
             let (stop, stop_rx) = watch::channel(false);
             let target = Arc::new(target.clone());
             let fingerprint = fingerprint(&target, &labels);
+            let pulse = self.shared.health.track(key.clone());
             let handle = tokio::spawn(target_loop(
                 Arc::clone(&target),
                 labels,
                 Arc::clone(&self.shared),
+                pulse,
                 stop_rx,
             ));
             self.running.insert(
@@ -233,13 +241,25 @@ impl Supervisor {
     }
 }
 
+/// Marks a task's pulse idle however the task ends (returned, stopped or aborted).
+struct IdleOnDrop(Arc<Pulse>);
+
+impl Drop for IdleOnDrop {
+    fn drop(&mut self) {
+        self.0.idle();
+    }
+}
+
 /// One target, forever: sleep until due, check, record, repeat; skipped ticks are counted.
+/// `pulse` tells `/healthz` where the task is.
 async fn target_loop(
     target: Arc<Target>,
     labels: Arc<Labels>,
     shared: Arc<Shared>,
+    pulse: Arc<Pulse>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let pulse = IdleOnDrop(pulse);
     let id = target.id();
     let clock = shared.clock;
     let timing = Timing::new(&target.schedule, &id, clock.now());
@@ -253,14 +273,17 @@ async fn target_loop(
         shared
             .status
             .set_next_run(&target.spec, &target.name, Some(due));
+        pulse.0.waiting(due);
         tokio::select! {
             () = tokio::time::sleep_until(clock.instant_at(due)) => {}
             _ = stop.changed() => return,
         }
         let started = clock.now();
+        pulse.0.checking(started);
         let late = (started - due).to_std().unwrap_or_default();
         shared.metrics.record_lateness(late);
         let result = (shared.check)(Arc::clone(&target)).await;
+        pulse.0.recording(clock.now());
         tracing::debug!(target = %id, result = result.outcome.as_str(), late_ms = late.as_secs_f64() * 1000.0, "check finished");
         if result.outcome != crate::result::Outcome::Success {
             tracing::info!(target = %id, result = result.outcome.as_str(), error = result.error.as_deref().unwrap_or(""), failures = result.failures.len(), "check did not succeed");

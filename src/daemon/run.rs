@@ -2,10 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::watch;
 
 use super::{Shared, Supervisor, http_check, reload};
@@ -14,10 +12,14 @@ use crate::alert::engine::AlertEngine;
 use crate::alert::store::Store;
 use crate::fetch::Fetcher;
 use crate::load::Loaded;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::scheduler::Clock;
 use crate::server::web_config::{self, WebConfig};
 use crate::shard::Shard;
+
+/// How often the reload loop beats for `/healthz` while idle.
+const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Loads the configuration (from files, or bundled sources for the demo).
 pub type Loader = Box<dyn Fn() -> Result<Loaded, crate::spec::Diagnostics> + Send + Sync>;
@@ -60,12 +62,12 @@ pub enum RunError {
     #[error("cannot build the notification client: {0}")]
     Delivery(#[from] crate::alert::channels::DeliveryError),
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {reason}")]
     Listen {
         /// The address.
         addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message already says it, and `main` prints error chains).
+        reason: std::io::Error,
     },
 }
 
@@ -90,6 +92,16 @@ pub async fn run(
     let loaded = web_problems.combine(load()).map_err(RunError::Config)?;
     let web = web.map_err(RunError::Config)?;
     triggers.watch_files(&watched_web_files(web_file, &web));
+    // Bind before starting anything: a taken port must not have run checks, opened the state
+    // directory or started the alert engine.
+    let listen_error = |reason| RunError::Listen {
+        addr: options.listen,
+        reason,
+    };
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let metrics = Arc::new(Metrics::new());
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
     let store = Arc::new(Store::open(&options.state_dir)?);
@@ -104,11 +116,13 @@ pub async fn run(
     let (engine_stop, engine_stop_rx) = watch::channel(false);
     let engine_task = tokio::spawn(Arc::clone(&engine).run(engine_stop_rx));
 
+    let clock = Clock::new();
     let shared = Shared::build(
         http_check(fetcher),
         Arc::clone(&metrics),
-        Clock::new(),
+        clock,
         Some(engine.clone()),
+        Arc::new(Health::new(clock, crate::health::STALL_AFTER)),
     );
     let mut supervisor = Supervisor::new(Arc::clone(&shared));
     let share = supervisor.apply_shard(&loaded.specs, options.shard);
@@ -126,45 +140,26 @@ pub async fn run(
         "configuration loaded"
     );
 
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| RunError::Listen {
-            addr: options.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| RunError::Listen {
-        addr: options.listen,
-        source,
-    })?;
     let (server_stop, server_stop_rx) = watch::channel(false);
     let base = format!("{}://{addr}", web.scheme());
     let (tls, auth) = (web.tls.is_some(), !web.auth.is_open());
     let live = Arc::new(web_config::Live::new(web));
     let server = tokio::spawn(crate::server::serve(
         listener,
-        Arc::clone(&shared),
+        shared.server_handle(),
         Arc::clone(&live),
         server_stop_rx,
     ));
-    let heartbeat = {
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                shared
-                    .heartbeat
-                    .store(Utc::now().timestamp(), Ordering::Relaxed);
-            }
-        })
-    };
     tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status and /healthz");
     on_ready(&base);
 
     tokio::pin!(shutdown);
+    // The loop's own beat for `/healthz`: it stops when the loop is stuck (in a reload, say).
+    let mut beat = tokio::time::interval(HEARTBEAT);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
+            _ = beat.tick() => shared.health.reload_loop_beat(),
             Some(reason) = triggers.rx.recv() => {
                 // The web config is part of the configuration: a problem in it or in the specs
                 // and alerts rejects the whole reload.
@@ -208,7 +203,6 @@ pub async fn run(
     {
         tracing::warn!("notifications still in flight were left in the outbox for the next start");
     }
-    heartbeat.abort();
     let _ = server_stop.send(true);
     let _ = server.await;
     tracing::info!("stopped");

@@ -2,9 +2,12 @@
 //! reload and shutdown. A stand-in check records when it ran; virtual time makes hours instant.
 
 use std::sync::Mutex;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
 
 use super::*;
+use crate::health::Health;
 use crate::model::{Schedule, Spec};
 use crate::result::Outcome;
 
@@ -40,24 +43,28 @@ fn checker(rec: Arc<Recorder>, clock: Clock, takes: Duration) -> CheckFn {
             rec.max_in_flight.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(takes).await;
             rec.in_flight.fetch_sub(1, Ordering::SeqCst);
-            CheckResult {
-                spec: target.spec.clone(),
-                target: target.name.clone(),
-                url: target.url.to_string(),
-                outcome: Outcome::Success,
-                error: None,
-                status: Some(200),
-                duration: takes,
-                failures: vec![],
-                extracted: Default::default(),
-                response_size: Some(1),
-                tls_not_after: None,
-                started_at: std::time::SystemTime::now(),
-                crawl: None,
-                steps: None,
-            }
+            success(&target, takes)
         })
     })
+}
+
+fn success(target: &Target, took: Duration) -> CheckResult {
+    CheckResult {
+        spec: target.spec.clone(),
+        target: target.name.clone(),
+        url: target.url.to_string(),
+        outcome: Outcome::Success,
+        error: None,
+        status: Some(200),
+        duration: took,
+        failures: vec![],
+        extracted: Default::default(),
+        response_size: Some(1),
+        tls_not_after: None,
+        started_at: std::time::SystemTime::now(),
+        crawl: None,
+        steps: None,
+    }
 }
 
 fn config(targets: &[(&str, &str)]) -> Config {
@@ -250,4 +257,67 @@ async fn shutdown_waits_for_in_flight_checks_within_the_grace_period() {
         took >= Duration::from_secs(2) && took < Duration::from_secs(3),
         "{took:?}"
     );
+}
+
+/// Issue 13 item 6: `/healthz` was fed by a ticker of its own, so it said "alive" while the
+/// scheduler could not run anything. Here a stand-in check blocks the runtime's only thread
+/// for 3 s on its first run: target `b`, due every second, cannot start, and health says so
+/// (then recovers once the runtime is free again).
+#[test]
+fn health_reports_targets_the_scheduler_cannot_start() {
+    let hogged = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let check: CheckFn = Arc::new(move |target: Arc<Target>| {
+        let hogged = Arc::clone(&hogged);
+        Box::pin(async move {
+            if target.name == "hog" && !hogged.swap(true, Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_secs(3));
+            }
+            success(&target, Duration::ZERO)
+        })
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let clock = runtime.block_on(async { Clock::new() });
+    let health = Arc::new(Health::new(clock, Duration::from_millis(300)));
+    let shared = Shared::build(
+        check,
+        Arc::new(Metrics::new()),
+        clock,
+        None,
+        Arc::clone(&health),
+    );
+    let (done, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let mut supervisor = Supervisor::new(shared);
+            supervisor.apply(&config(&[("hog", "@every 1s"), ("b", "@every 1s")]));
+            let _ = done_rx.await;
+            supervisor.shutdown(Duration::from_secs(1)).await;
+        });
+    });
+    let poll = |want_ok: bool| {
+        let started = std::time::Instant::now();
+        loop {
+            let now = health.check();
+            if now.is_ok() == want_ok {
+                return now;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "health stayed {now:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let stalled = poll(false).unwrap_err();
+    assert!(
+        stalled.starts_with("scheduler stalled: s/b was due ")
+            && stalled.ends_with(" ago and has not started"),
+        "{stalled}"
+    );
+    assert_eq!(poll(true), Ok(()));
+    let _ = done.send(());
+    scheduler.join().unwrap();
 }

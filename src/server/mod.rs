@@ -21,24 +21,37 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
-use crate::daemon::Shared;
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::status::StatusStore;
 
-async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// What the endpoints read, and nothing else of the daemon: the daemon builds it and keeps
+/// writing to the same parts.
+#[derive(Clone)]
+pub struct ServerHandle {
+    /// `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// `/` and `/api/v1/status`.
+    pub status: Arc<StatusStore>,
+    /// `/healthz`.
+    pub health: Arc<Health>,
+}
+
+async fn metrics(State(handle): State<ServerHandle>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let (body, content_type) = shared.metrics.encode_for(accept);
+    let (body, content_type) = handle.metrics.encode_for(accept);
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    if shared.alive() {
-        (StatusCode::OK, "ok\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "scheduler stalled\n").into_response()
+async fn healthz(State(handle): State<ServerHandle>) -> Response {
+    match handle.health.check() {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response(),
     }
 }
 
-async fn api_status(State(shared): State<Arc<Shared>>) -> Response {
-    let status = &shared.status;
+async fn api_status(State(handle): State<ServerHandle>) -> Response {
+    let status = &handle.status;
     let doc = status::document(&status.snapshot(), status.share(), chrono::Utc::now());
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -47,8 +60,8 @@ async fn api_status(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-async fn index(State(shared): State<Arc<Shared>>) -> Response {
-    let status = &shared.status;
+async fn index(State(handle): State<ServerHandle>) -> Response {
+    let status = &handle.status;
     match page::render(&status.snapshot(), status.share(), chrono::Utc::now()) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -63,13 +76,13 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// The endpoints' routes.
-pub fn router(shared: Arc<Shared>) -> Router {
+pub fn router(handle: ServerHandle) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/api/v1/status", get(api_status))
-        .with_state(shared)
+        .with_state(handle)
 }
 
 /// Serve the endpoints as `web` says (TLS, credentials, limits) until `stop` turns true. A
@@ -77,13 +90,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// limits stay those of the web config served at start.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
+    handle: ServerHandle,
     web: Arc<web_config::Live>,
     stop: watch::Receiver<bool>,
 ) {
     let limits = web.current().limits;
     // Always in place: a reload may add credentials to a server that started without any.
-    let routes = router(shared).layer(axum::middleware::from_fn_with_state(
+    let routes = router(handle).layer(axum::middleware::from_fn_with_state(
         Arc::clone(&web),
         auth::require,
     ));

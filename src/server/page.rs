@@ -6,11 +6,11 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::daemon::state::{SpecState, TargetState};
 use crate::report::format_number;
 use crate::report::text::format_duration;
 use crate::result::Outcome;
 use crate::shard::Share;
+use crate::status::{SpecState, TargetState};
 
 const TEMPLATE: &str = include_str!("status.html");
 

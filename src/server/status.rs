@@ -3,10 +3,10 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::daemon::state::{SpecState, TargetState};
 use crate::report::json::{CrawlJson, PageJson, StepJson, number_value};
 use crate::result::{CrawlReport, Outcome};
 use crate::shard::Share;
+use crate::status::{SpecState, TargetState};
 
 fn rfc3339(t: std::time::SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)

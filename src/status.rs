@@ -1,5 +1,7 @@
 //! What the daemon knows about each target: its last result, recent history and next run.
-//! The status page and `/api/v1/status` read it; the target tasks write it.
+//! The status page and `/api/v1/status` read it; the target tasks write it. It sits beside
+//! [`crate::metrics`] and [`crate::health`]: the three are what the endpoints are handed
+//! ([`crate::server::ServerHandle`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::RwLock;
