@@ -251,3 +251,17 @@ pub(crate) const fn req(name: &'static str, ty: &'static str, doc: &'static str)
 pub(crate) const fn at_least(min: u64) -> Kind {
     Kind::Int { min, max: u64::MAX }
 }
+
+/// Every table of `tables` has each key once, and every key says what it does (the tests of
+/// each file format's tables call this).
+#[cfg(test)]
+pub(crate) fn assert_sound(tables: &[&Table]) {
+    for t in tables {
+        let mut names: Vec<&str> = t.keys.iter().map(|k| k.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "duplicate key in {}", t.name);
+        assert!(t.keys.iter().all(|k| !k.doc.is_empty()), "{}", t.name);
+    }
+}

@@ -383,6 +383,33 @@ impl<X> Ctx<'_, X> {
         }
     }
 
+    /// The entries of a map whose keys are names following `pattern` (`what`: "label",
+    /// "variable", ...): each other key is reported as `invalid WHAT name "KEY": must match
+    /// PATTERN` and left out.
+    pub fn named<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        pattern: &NamePattern,
+    ) -> Vec<&'n (Key, Node)> {
+        let Some(entries) = self.map(node, &format!("a map of {what} name to value")) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            if pattern.matches(&entry.0.name) {
+                out.push(entry);
+            } else {
+                let msg = format!(
+                    "invalid {what} name {:?}: must match {}",
+                    entry.0.name, pattern.shown
+                );
+                self.err(entry.0.pos, msg);
+            }
+        }
+        out
+    }
+
     /// Any value as JSON (strings interpolated).
     pub fn json(&mut self, node: &Node) -> Json {
         match &node.value {

@@ -192,20 +192,7 @@ pub fn spec(ctx: &mut Walk<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> 
 
 fn labels(ctx: &mut Walk<'_>, node: &Node) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let Some(entries) = ctx.map(node, "a map of label name to value") else {
-        return out;
-    };
-    for (k, v) in entries {
-        if !IDENTIFIER.matches(&k.name) {
-            ctx.err(
-                k.pos,
-                format!(
-                    "invalid label name {:?}: must match {}",
-                    k.name, IDENTIFIER.shown
-                ),
-            );
-            continue;
-        }
+    for (k, v) in ctx.named(node, "label", &IDENTIFIER) {
         if let Some(value) = ctx.text(v, "a label value (a scalar)") {
             out.insert(k.name.clone(), value);
         }

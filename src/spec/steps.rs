@@ -58,18 +58,8 @@ pub(crate) fn flow(ctx: &mut Walk<'_>, f: &Fields<'_>, inherited: &Inherited) ->
     }
     let mut scope: Vec<(String, Defined)> = Vec::new();
     let mut vars = Vec::new();
-    if let Some(node) = f.get("vars")
-        && let Some(entries) = ctx.map(node, "a map of variable name to value")
-    {
-        for (k, v) in entries {
-            if !IDENTIFIER.matches(&k.name) {
-                let msg = format!(
-                    "invalid variable name {:?}: must match {}",
-                    k.name, IDENTIFIER.shown
-                );
-                ctx.err(k.pos, msg);
-                continue;
-            }
+    if let Some(node) = f.get("vars") {
+        for (k, v) in ctx.named(node, "variable", &IDENTIFIER) {
             if let Some(value) = ctx.text(v, "a variable value (a scalar)") {
                 scope.push((
                     k.name.clone(),
@@ -226,18 +216,8 @@ fn step(
         .unwrap_or(false);
     let mut captured = Vec::new();
     let mut capture = Vec::new();
-    if let Some(n) = f.get("capture")
-        && let Some(entries) = ctx.map(n, "a map of capture name to source")
-    {
-        for (k, v) in entries {
-            if !IDENTIFIER.matches(&k.name) {
-                let msg = format!(
-                    "invalid capture name {:?}: must match {}",
-                    k.name, IDENTIFIER.shown
-                );
-                ctx.err(k.pos, msg);
-                continue;
-            }
+    if let Some(n) = f.get("capture") {
+        for (k, v) in ctx.named(n, "capture", &IDENTIFIER) {
             if let Some(c) = capture_of(ctx, k, v) {
                 captured.push((k.name.clone(), k.pos));
                 capture.push(c);

@@ -135,14 +135,7 @@ mod tests {
 
     #[test]
     fn tables_have_unique_documented_keys() {
-        for t in ALL {
-            let mut names: Vec<&str> = t.keys.iter().map(|k| k.name).collect();
-            names.sort_unstable();
-            let before = names.len();
-            names.dedup();
-            assert_eq!(before, names.len(), "duplicate key in {}", t.name);
-            assert!(t.keys.iter().all(|k| !k.doc.is_empty()), "{}", t.name);
-        }
+        crate::config::keys::assert_sound(&ALL);
     }
 
     #[test]
