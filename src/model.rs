@@ -16,6 +16,7 @@ use url::Url;
 pub use crate::spec::schedule::Schedule;
 
 pub mod flow;
+pub mod render;
 
 /// Default whole-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,6 +95,8 @@ pub struct Target {
     pub crawl: Option<Arc<Crawl>>,
     /// `steps:` (with `vars:`): makes this a multi-step flow; `url` is then its first step's.
     pub flow: Option<Arc<flow::Flow>>,
+    /// `render:`: fetch and run the page in a headless browser, assert on the rendered DOM.
+    pub render: Option<Arc<render::Render>>,
 }
 
 impl Target {
@@ -118,6 +121,7 @@ impl Target {
             secrets: Arc::from(Vec::new()),
             crawl: None,
             flow: None,
+            render: None,
         }
     }
 
@@ -192,6 +196,10 @@ pub struct Expect {
     pub html: Vec<HtmlAssertion>,
     /// JSONPath assertions.
     pub json: Vec<JsonAssertion>,
+    /// Rendered pages: how many JavaScript errors and `console.error` calls are accepted.
+    pub console_errors: Option<CountRange>,
+    /// Rendered pages: how many failed (or >= 400) sub-requests are accepted.
+    pub failed_requests: Option<CountRange>,
 }
 
 /// One accepted status: an exact code or a class such as `2xx`.

@@ -285,6 +285,7 @@ fn failures_come_in_contract_order() {
         tls: Some(TlsExpect { min_days_valid: 1 }),
         html: vec![html_count("table", 1)],
         json: Vec::new(),
+        ..Expect::default()
     };
     let ev = evaluate(&expect, &[], &response(404, "text/html", b"<p>x</p>"));
     assert_eq!(

@@ -188,6 +188,7 @@ impl State {
             extract: Vec::new(),
             crawl: None,
             flow: None,
+            render: None,
             secrets: Arc::from(secrets),
             ..target.clone()
         })

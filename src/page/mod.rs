@@ -180,5 +180,7 @@ pub fn http_only(expect: &Expect) -> Expect {
         tls: expect.tls,
         html: Vec::new(),
         json: Vec::new(),
+        console_errors: None,
+        failed_requests: None,
     }
 }

@@ -240,6 +240,7 @@ fn target(ctx: &mut Walk<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)
         follow_redirects: s.follow_redirects,
     };
     let flow = super::steps::flow(ctx, &f, &inherited);
+    let render = super::render::render(ctx, &f, &expect);
     let url = match (url, &flow) {
         (None, Some(flow)) => flow.first_url(),
         (url, _) => url,
@@ -298,6 +299,7 @@ fn target(ctx: &mut Walk<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)
     t.extract = extract;
     t.crawl = crawl.map(Arc::new);
     t.flow = flow.map(Arc::new);
+    t.render = render.map(Arc::new);
     t.secrets = Arc::from(unique);
     Some((t, name_node.map(|n| n.pos).unwrap_or(node.pos)))
 }

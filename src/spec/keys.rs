@@ -65,7 +65,34 @@ pub static TARGET: Table = Table {
         key("crawl", "map (see `crawl`)", "", "Makes this a crawl target: follow links (and a sitemap) from `url`, the seed.").of(Kind::Map(&CRAWL)),
         key("expect_each", "map (see `expect`)", "status 2xx", "With `crawl`: what must hold of every page found (the seed is checked with `expect`).").of(Kind::Map(&EXPECT)).needs("crawl").because("`{a}` needs `{b}`: it applies to the pages a crawl finds"),
         key("steps", "list (see `step`)", "", "Makes this a multi-step flow: requests run in order in one run with one cookie jar; `timeout` is then the whole flow's. Not together with `url`, `crawl`, `method`, `body`, `json` or `extract`.").of(Kind::NonEmptyList(&STEP)).one_of().because("`{a}` and `{b}` are exclusive: a flow's requests are its steps"),
+        key("render", "map (see `render`)", "", "Fetch and run the page in headless Chromium; `status`, `headers` and `html` assertions and `extract` apply to the main document and the rendered DOM. Not together with `crawl` or `steps`.").of(Kind::Map(&RENDER)).excludes("crawl").because("`{a}` and `{b}` are exclusive: a rendered page is not crawled"),
         key("vars", "map of name to string", "", "With `steps`: run-scoped variables, used as `{{name}}`.").of(Kind::Labels).needs("steps").because("`{a}` needs `{b}`: variables are used by a flow's steps"),
+    ],
+};
+
+/// `render:` of a target.
+#[rustfmt::skip]
+pub static RENDER: Table = Table {
+    name: "render",
+    title: "`render`",
+    intro: "The page is loaded in headless Chromium (`--browser PATH`, default `chromium` on PATH; at most `--browser-concurrency` pages at once, default 2). After `wait_for` matches (or the load event plus 500 ms) the rendered DOM is asserted on like any page. Without a browser the target is an `error` saying how to install one.",
+    keys: &[
+        key("wait_for", "CSS selector", "load event + 500 ms", "Wait until this selector matches.").of(Kind::Css),
+        key("timeout", "duration", "`20s`", "Budget of the whole render; past it the browser is killed and the run is an `error`.").of(Kind::Duration),
+        key("viewport", "map (see `viewport`)", "1280 x 800", "Viewport size in CSS pixels.").of(Kind::Map(&VIEWPORT)),
+        key("screenshot", "`on_failure`, `always` or `never`", "`on_failure`", "When to keep a PNG screenshot in the state directory (linked from the status page and alerts).").of(Kind::Choice(&["on_failure", "always", "never"])),
+    ],
+};
+
+/// `render.viewport`.
+#[rustfmt::skip]
+pub static VIEWPORT: Table = Table {
+    name: "viewport",
+    title: "`viewport` (of `render`)",
+    intro: "The browser window's size in CSS pixels.",
+    keys: &[
+        key("width", "integer 200..=4000", "`1280`", "Width.").of(Kind::Int { min: 200, max: 4000 }),
+        key("height", "integer 200..=4000", "`800`", "Height.").of(Kind::Int { min: 200, max: 4000 }),
     ],
 };
 
@@ -143,6 +170,8 @@ pub static EXPECT: Table = Table {
         key("tls", "map (see `tls`)", "", "https only: certificate validity.").of(Kind::Map(&TLS)),
         key("html", "list (see `html` item)", "", "CSS-selector assertions; the page is parsed once for all.").of(Kind::List(&HTML)),
         key("json", "list (see `json` item)", "", "JSONPath (RFC 9535) assertions on a JSON body.").of(Kind::List(&JSON)),
+        key("console_errors", "integer or `{min, max}`", "", "With `render`: JavaScript errors and `console.error` calls accepted (`0`: none). Failure id `console_errors`, listing the first ones.").of(Kind::Count(&RANGE)),
+        key("failed_requests", "integer or `{min, max}`", "", "With `render`: sub-requests that failed or answered >= 400 accepted (`0`: none). Failure id `failed_requests`, listing the first URLs.").of(Kind::Count(&RANGE)),
     ],
 };
 
@@ -240,9 +269,9 @@ pub static RANGE: Table = Table {
 };
 
 /// Every table, in reference order.
-pub static ALL: [&Table; 13] = [
-    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &EXPECT, &TLS, &HTML, &JSON, &EXTRACT,
-    &CHECK, &RANGE,
+pub static ALL: [&Table; 15] = [
+    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &RENDER, &VIEWPORT, &EXPECT, &TLS, &HTML,
+    &JSON, &EXTRACT, &CHECK, &RANGE,
 ];
 
 #[cfg(test)]

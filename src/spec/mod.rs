@@ -11,6 +11,7 @@ pub mod exprs;
 pub mod keys;
 pub mod reference;
 pub mod schedule;
+mod render;
 mod steps;
 pub(crate) mod walk;
 

@@ -40,7 +40,7 @@ pub(crate) fn flow(ctx: &mut Walk<'_>, f: &Fields<'_>, inherited: &Inherited) ->
         return None;
     };
     // `url` next to `steps` is reported by the key table (exactly one of them).
-    for other in ["crawl", "method", "body", "json", "extract"] {
+    for other in ["crawl", "render", "method", "body", "json", "extract"] {
         if let Some((key, _)) = f.entry(other) {
             ctx.exclusive(
                 key,
