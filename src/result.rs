@@ -111,6 +111,18 @@ pub struct CheckResult {
     pub crawl: Option<Box<CrawlReport>>,
     /// Every step of a flow target's run, in order (`None` for other targets).
     pub steps: Option<Vec<StepResult>>,
+    /// What rendering in a browser gave (`None` for targets that are not rendered).
+    pub rendered: Option<Box<RenderInfo>>,
+}
+
+/// A rendered target's extras.
+#[derive(Debug, Clone)]
+pub struct RenderInfo {
+    /// Time the browser took, from navigation to the serialised DOM (and screenshot).
+    pub duration: Duration,
+    /// The screenshot to keep (PNG), when `render.screenshot` asks for one this run. The daemon
+    /// writes it to the state directory and drops it from the result it keeps.
+    pub screenshot: Option<bytes::Bytes>,
 }
 
 impl CheckResult {
@@ -131,6 +143,7 @@ impl CheckResult {
             started_at,
             crawl: None,
             steps: None,
+            rendered: None,
         }
     }
 
@@ -176,6 +189,12 @@ impl CheckResult {
             started_at: self.started_at,
             crawl: self.crawl.as_ref().map(|c| Box::new(c.summary())),
             steps: self.steps.clone(),
+            rendered: self.rendered.as_ref().map(|r| {
+                Box::new(RenderInfo {
+                    duration: r.duration,
+                    screenshot: None,
+                })
+            }),
         }
     }
 }

@@ -64,6 +64,7 @@ fn exposition() -> String {
         started_at: SystemTime::now(),
         crawl: None,
         steps: None,
+        rendered: None,
     };
     m.record(&result("home", Outcome::Success));
     m.record(&result("products", Outcome::Failure));

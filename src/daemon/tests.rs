@@ -64,6 +64,7 @@ fn success(target: &Target, took: Duration) -> CheckResult {
         started_at: std::time::SystemTime::now(),
         crawl: None,
         steps: None,
+        rendered: None,
     }
 }
 

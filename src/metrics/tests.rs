@@ -23,6 +23,7 @@ fn result(target: &str, outcome: Outcome) -> CheckResult {
         started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         crawl: None,
         steps: None,
+        rendered: None,
     }
 }
 
