@@ -15,6 +15,8 @@ use url::Url;
 
 pub use crate::spec::schedule::Schedule;
 
+mod fingerprint;
+
 /// Default whole-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default largest accepted body: 10 MiB.
@@ -186,7 +188,7 @@ pub struct Expect {
 }
 
 /// One accepted status: an exact code or a class such as `2xx`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusPattern {
     /// Exactly this code.
     Code(u16),
