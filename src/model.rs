@@ -15,6 +15,7 @@ use url::Url;
 
 pub use crate::spec::schedule::Schedule;
 
+mod debug;
 mod fingerprint;
 
 /// Default whole-request timeout.
@@ -53,8 +54,9 @@ pub struct Spec {
     pub targets: Vec<Target>,
 }
 
-/// One thing to check: a request plus what must hold of its response.
-#[derive(Debug, Clone)]
+/// One thing to check: a request plus what must hold of its response. Its `Debug` never shows
+/// its secrets (`src/model/debug.rs`).
+#[derive(Clone)]
 pub struct Target {
     /// Name of the spec this target belongs to.
     pub spec: String,
@@ -85,7 +87,7 @@ pub struct Target {
     /// Values to extract.
     pub extract: Vec<Extract>,
     /// Secret strings (from `${VAR}` and credential headers) never to print back.
-    pub secrets: Arc<[String]>,
+    pub secrets: Secrets,
     /// `crawl:` with `expect_each:`: makes this a crawl target.
     pub crawl: Option<Arc<Crawl>>,
 }
@@ -109,7 +111,7 @@ impl Target {
             tls_verify: true,
             expect: Expect::default(),
             extract: Vec::new(),
-            secrets: Arc::from(Vec::new()),
+            secrets: Secrets::default(),
             crawl: None,
         }
     }
@@ -125,7 +127,7 @@ impl Target {
     }
 }
 
-pub use crate::redact::redact;
+pub use crate::redact::{Secret, Secrets, redact};
 
 /// Default of `crawl.max_depth`: link hops from the seed.
 pub const DEFAULT_CRAWL_MAX_DEPTH: u32 = 1;

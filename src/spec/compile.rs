@@ -384,7 +384,7 @@ fn target(ctx: &mut Ctx<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)>
     t.expect = expect;
     t.extract = extract;
     t.crawl = crawl.map(Arc::new);
-    t.secrets = Arc::from(unique);
+    t.secrets = unique.into();
     Some((t, name_node.map(|n| n.pos).unwrap_or(node.pos)))
 }
 
