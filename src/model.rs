@@ -15,6 +15,8 @@ use url::Url;
 
 pub use crate::spec::schedule::Schedule;
 
+mod debug;
+mod fingerprint;
 pub mod flow;
 pub mod render;
 
@@ -58,8 +60,9 @@ pub struct Spec {
     pub targets: Vec<Target>,
 }
 
-/// One thing to check: a request plus what must hold of its response.
-#[derive(Debug, Clone)]
+/// One thing to check: a request plus what must hold of its response. Its `Debug` never shows
+/// its secrets (`src/model/debug.rs`).
+#[derive(Clone)]
 pub struct Target {
     /// Name of the spec this target belongs to.
     pub spec: String,
@@ -90,7 +93,7 @@ pub struct Target {
     /// Values to extract.
     pub extract: Vec<Extract>,
     /// Secret strings (from `${VAR}` and credential headers) never to print back.
-    pub secrets: Arc<[String]>,
+    pub secrets: Secrets,
     /// `crawl:` with `expect_each:`: makes this a crawl target.
     pub crawl: Option<Arc<Crawl>>,
     /// `steps:` (with `vars:`): makes this a multi-step flow; `url` is then its first step's.
@@ -118,7 +121,7 @@ impl Target {
             tls_verify: DEFAULT_TLS_VERIFY,
             expect: Expect::default(),
             extract: Vec::new(),
-            secrets: Arc::from(Vec::new()),
+            secrets: Secrets::default(),
             crawl: None,
             flow: None,
             render: None,
@@ -136,7 +139,7 @@ impl Target {
     }
 }
 
-pub use crate::redact::redact;
+pub use crate::redact::{Secret, Secrets, redact};
 
 /// Default of `crawl.max_depth`: link hops from the seed.
 pub const DEFAULT_CRAWL_MAX_DEPTH: u32 = 1;
@@ -203,7 +206,7 @@ pub struct Expect {
 }
 
 /// One accepted status: an exact code or a class such as `2xx`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusPattern {
     /// Exactly this code.
     Code(u16),

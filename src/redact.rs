@@ -2,7 +2,123 @@
 //! secret that a shortened quote cut at its `…` (a page text shown as `"auth=Bearer tok-4…"`
 //! would otherwise leak the secret's first characters).
 
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use url::Url;
+
+/// What a secret shows as.
+const MASK: &str = "***";
+
+/// A value that is a secret through and through (a password): its `Debug` is `***`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wrap `value`.
+    pub fn new(value: T) -> Secret<T> {
+        Secret(value)
+    }
+
+    /// The value itself, for the one place that needs it (a login).
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl From<String> for Secret<String> {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret<String> {
+    fn from(s: &str) -> Self {
+        Secret(s.to_string())
+    }
+}
+
+/// The secret strings of a target or a channel (from `${VAR}`, credential headers, passwords):
+/// what no output may show. Its `Debug` says how many there are, never which.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secrets(Arc<[String]>);
+
+impl Deref for Secrets {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<Vec<String>> for Secrets {
+    fn from(v: Vec<String>) -> Self {
+        Secrets(Arc::from(v))
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|_| Masked))
+            .finish()
+    }
+}
+
+/// Shows as `***`.
+struct Masked;
+
+impl fmt::Debug for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl Secrets {
+    /// `value`'s `Debug` with every secret replaced by `***`, as it is written and as `Debug`
+    /// escapes it inside a quoted string; for the `Debug` of what holds the secrets.
+    pub fn in_debug<'a, T: fmt::Debug + ?Sized>(&'a self, value: &'a T) -> impl fmt::Debug + 'a {
+        InDebug {
+            value,
+            secrets: self,
+        }
+    }
+}
+
+/// See [`Secrets::in_debug`].
+struct InDebug<'a, T: ?Sized> {
+    /// What is shown.
+    value: &'a T,
+    /// What must not show.
+    secrets: &'a Secrets,
+}
+
+impl<T: fmt::Debug + ?Sized> fmt::Debug for InDebug<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = if f.alternate() {
+            format!("{:#?}", self.value)
+        } else {
+            format!("{:?}", self.value)
+        };
+        let mut forms: Vec<String> = Vec::with_capacity(self.secrets.len() * 2);
+        for s in self.secrets.iter() {
+            let quoted = format!("{s:?}");
+            let escaped = &quoted[1..quoted.len() - 1];
+            if escaped != s {
+                forms.push(escaped.to_string());
+            }
+            forms.push(s.clone());
+        }
+        f.write_str(&redact(&text, &forms))
+    }
+}
 
 /// The mark quotes use where they cut text (see `evaluate::show`).
 const CUT: char = '…';
@@ -165,6 +281,22 @@ mod tests {
         // Short pieces and pieces not at a cut stay.
         assert_eq!(redact("\"to…\" tok-a", &secrets()), "\"to…\" tok-a");
         assert_eq!(redact("…", &secrets()), "…");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let secrets = Secrets::from(vec!["tok\"en-1".to_string(), "pässwörd".to_string()]);
+        assert_eq!(format!("{secrets:?}"), "[***, ***]");
+        assert_eq!(format!("{:?}", Secret::new("pässwörd")), "***");
+        let held = vec![("Authorization", "Bearer tok\"en-1"), ("X", "pässwörd!")];
+        let shown = format!("{:?}", secrets.in_debug(&held));
+        assert_eq!(shown, r#"[("Authorization", "Bearer ***"), ("X", "***!")]"#);
+        let pretty = format!("{:#?}", secrets.in_debug(&held));
+        assert!(
+            !pretty.contains("en-1") && !pretty.contains("wörd"),
+            "{pretty}"
+        );
+        assert!(pretty.contains('\n'), "{pretty}");
     }
 
     #[test]

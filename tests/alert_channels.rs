@@ -71,7 +71,7 @@ fn channel(kind: ChannelKind) -> Channel {
         name: "c".into(),
         kind,
         template: None,
-        secrets: vec![],
+        secrets: Default::default(),
     }
 }
 
@@ -247,7 +247,7 @@ async fn webhook_secrets_are_redacted_from_errors() {
         WebhookFormat::Json,
         &[("Authorization", "Bearer hdrsecret")],
     );
-    ch.secrets = vec!["urlsecret".into(), "Bearer hdrsecret".into()];
+    ch.secrets = vec!["urlsecret".into(), "Bearer hdrsecret".into()].into();
     let err = deliverer().deliver(&ch, &firing()).await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("key=***"), "{msg}");
@@ -461,7 +461,7 @@ async fn email_auth_over_starttls_and_a_wrong_password() {
     e.username = Some("dcrawl".into());
     e.password = Some("wrong-pa55".into());
     let mut ch = channel(ChannelKind::Email(e.clone()));
-    ch.secrets = vec!["wrong-pa55".into()];
+    ch.secrets = vec!["wrong-pa55".into()].into();
     let err = deliverer().deliver(&ch, &firing()).await.unwrap_err();
     assert!(err.to_string().starts_with("SMTP 535"), "{err}");
     assert!(err.is_permanent());

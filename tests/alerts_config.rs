@@ -123,11 +123,14 @@ fn full_config_compiles_every_key() {
     assert_eq!(e.port, 2525);
     assert_eq!(e.tls, SmtpTls::None);
     assert_eq!(e.username.as_deref(), Some("dcrawl"));
-    assert_eq!(e.password.as_deref(), Some("smtp-pass-123"));
+    assert_eq!(
+        e.password.as_ref().map(|p| p.expose().as_str()),
+        Some("smtp-pass-123")
+    );
     assert!(!e.tls_verify);
     assert_eq!(e.from, "dcrawl <dcrawl@example.com>");
     assert_eq!(e.to, ["oncall@example.com", "Ops Team <ops@example.com>"]);
-    assert_eq!(mail.secrets, ["smtp-pass-123"]);
+    assert_eq!(&mail.secrets[..], ["smtp-pass-123"]);
     let t = mail.template.as_ref().unwrap();
     assert_eq!(
         t.subject.as_deref(),

@@ -406,3 +406,72 @@ async fn planted_secrets_never_appear_in_any_output() {
         assert_clean("the state directory", &files_text(&daemon.state_dir()));
     }
 }
+
+/// Issue 13 item 9: targets and channels derived `Debug` with their credentials inside, so any
+/// `?target` in a log line would have printed them. Their `Debug` shows every field but no
+/// secret: `${VAR}` values in URLs, headers and bodies, credential headers, passwords.
+#[test]
+fn debug_of_targets_and_channels_shows_no_secret() {
+    let env = |name: &str| {
+        ENV.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let bodies = r#"name: posts
+targets:
+  - name: raw
+    url: http://127.0.0.1:9/
+    method: POST
+    body: "token=${PLANT_TOKEN}"
+  - name: json
+    url: http://127.0.0.1:9/
+    method: POST
+    json: {token: "${PLANT_TOKEN}", nested: ["${HOOK_TOKEN}"]}
+"#;
+    let source = |name: &str, text: String| dcrawl::spec::Source {
+        name: name.into(),
+        text,
+    };
+    let specs = dcrawl::spec::load_sources(
+        &[
+            source("vault.yaml", spec("http://127.0.0.1:9")),
+            source("posts.yaml", bodies.to_string()),
+        ],
+        &env,
+    )
+    .unwrap();
+    for t in specs.targets() {
+        assert_clean(&format!("Debug of {}", t.id()), &format!("{t:?}"));
+        assert_clean(&format!("pretty Debug of {}", t.id()), &format!("{t:#?}"));
+        assert!(format!("{t:?}").contains("***"), "{t:?}");
+    }
+    assert_clean("Debug of the configuration", &format!("{specs:?}"));
+    // The secrets are still there to be used.
+    let raw = specs.targets().find(|t| t.name == "raw").unwrap();
+    assert!(raw.secrets.iter().any(|s| s == ENV_TOKEN));
+    assert!(matches!(&raw.body, Some(dcrawl::model::RequestBody::Raw(b)) if b.contains(ENV_TOKEN)));
+
+    let alerts = dcrawl::alert::config::load_sources(
+        &[source("alerts.yaml", alerts("http://127.0.0.1:9"))],
+        &env,
+    )
+    .unwrap();
+    for (name, channel) in &alerts.channels {
+        assert_clean(
+            &format!("Debug of channel {name}"),
+            &format!("{channel:#?}"),
+        );
+        assert_clean(
+            &format!("Debug of channel {name}'s settings"),
+            &format!("{:?}", channel.kind),
+        );
+    }
+    assert_clean("Debug of the alert configuration", &format!("{alerts:?}"));
+    let dcrawl::alert::ChannelKind::Email(mail) = &alerts.channels["mail"].kind else {
+        panic!("mail is an email channel");
+    };
+    assert_eq!(
+        mail.password.as_ref().map(|p| p.expose().as_str()),
+        Some(SMTP_PASSWORD)
+    );
+}

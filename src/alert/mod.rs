@@ -15,10 +15,14 @@ pub mod state;
 pub mod store;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use regex::Regex;
 use url::Url;
+
+use crate::redact::is_credential_header;
+use crate::redact::{Secret, Secrets};
 
 /// Default number of consecutive failed runs before an alert fires.
 pub const DEFAULT_AFTER: u32 = 2;
@@ -32,8 +36,8 @@ pub struct AlertConfig {
     pub routes: Vec<Route>,
 }
 
-/// A named receiver of notifications.
-#[derive(Debug, Clone)]
+/// A named receiver of notifications. Its `Debug` never shows its secrets.
+#[derive(Clone)]
 pub struct Channel {
     /// Its name (unique across files).
     pub name: String,
@@ -42,7 +46,24 @@ pub struct Channel {
     /// Optional minijinja templates (validated at load) overriding the rendering.
     pub template: Option<ChannelTemplate>,
     /// Secret strings (from `${VAR}`, passwords, credential headers) never printed back.
-    pub secrets: Vec<String>,
+    pub secrets: Secrets,
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Channel {
+            name,
+            kind,
+            template,
+            secrets,
+        } = self;
+        f.debug_struct("Channel")
+            .field("name", &secrets.in_debug(name))
+            .field("kind", &secrets.in_debug(kind))
+            .field("template", &secrets.in_debug(template))
+            .field("secrets", secrets)
+            .finish()
+    }
 }
 
 /// The three kinds of channel.
@@ -68,7 +89,7 @@ pub struct EmailChannel {
     /// Optional login.
     pub username: Option<String>,
     /// Optional password (a secret).
-    pub password: Option<String>,
+    pub password: Option<Secret<String>>,
     /// Verify the SMTP server's certificate (false accepts a self-signed relay). Default true.
     pub tls_verify: bool,
     /// Sender, e.g. `dcrawl <dcrawl@example.com>` (validated as a mailbox).
@@ -89,8 +110,9 @@ pub enum SmtpTls {
     None,
 }
 
-/// `webhook:` settings.
-#[derive(Debug, Clone)]
+/// `webhook:` settings. Its `Debug` hides the values of credential headers and a password in
+/// the URL (the channel's `Debug` hides every secret).
+#[derive(Clone)]
 pub struct WebhookChannel {
     /// Where to POST.
     pub url: Url,
@@ -98,6 +120,41 @@ pub struct WebhookChannel {
     pub format: WebhookFormat,
     /// Extra request headers.
     pub headers: Vec<(String, String)>,
+}
+
+impl fmt::Debug for WebhookChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let WebhookChannel {
+            url,
+            format,
+            headers,
+        } = self;
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = if is_credential_header(name) {
+                    "***"
+                } else {
+                    value.as_str()
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("WebhookChannel")
+            .field("url", &without_password(url))
+            .field("format", format)
+            .field("headers", &headers)
+            .finish()
+    }
+}
+
+/// `url` as text, with a password in it shown as `***`.
+fn without_password(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() && shown.set_password(Some("***")).is_ok() {
+        return shown.as_str().replace("%2A%2A%2A", "***");
+    }
+    url.to_string()
 }
 
 /// `format:` of a webhook.
@@ -110,11 +167,19 @@ pub enum WebhookFormat {
     Slack,
 }
 
-/// `alertmanager:` settings.
-#[derive(Debug, Clone)]
+/// `alertmanager:` settings. Its `Debug` hides a password in the URL.
+#[derive(Clone)]
 pub struct AlertmanagerChannel {
     /// Base URL, e.g. `http://127.0.0.1:9093` (alerts are POSTed to `/api/v2/alerts`).
     pub url: Url,
+}
+
+impl fmt::Debug for AlertmanagerChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlertmanagerChannel")
+            .field("url", &without_password(&self.url))
+            .finish()
+    }
 }
 
 /// `template:` of a channel: each part is a minijinja template over the notification.

@@ -105,7 +105,7 @@ type Labels = std::collections::BTreeMap<String, String>;
 
 /// A running target task.
 struct Running {
-    /// Hash of the target's whole definition: unchanged targets keep their task.
+    /// [`Target::fingerprint`] with the labels: unchanged targets keep their task.
     fingerprint: u64,
     /// Tells the task to stop after its current run.
     stop: watch::Sender<bool>,
@@ -121,9 +121,10 @@ pub struct Supervisor {
     running: HashMap<TargetKey, Running>,
 }
 
+/// What makes a task's run change: the target's definition and its spec's labels (alerts).
 fn fingerprint(target: &Target, labels: &Labels) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    format!("{target:?}").hash(&mut h);
+    target.fingerprint().hash(&mut h);
     labels.hash(&mut h);
     h.finish()
 }

@@ -11,8 +11,8 @@ use crate::alert::channels::Deliverer;
 use crate::alert::engine::AlertEngine;
 use crate::alert::store::Store;
 use crate::fetch::Fetcher;
-use crate::load::Loaded;
 use crate::health::Health;
+use crate::load::Loaded;
 use crate::metrics::Metrics;
 use crate::scheduler::Clock;
 use crate::server::web_config::{self, WebConfig};
@@ -61,6 +61,9 @@ pub enum RunError {
     /// The notification client could not be built.
     #[error("cannot build the notification client: {0}")]
     Delivery(#[from] crate::alert::channels::DeliveryError),
+    /// Loading the configuration did not finish (its thread panicked).
+    #[error("loading the configuration failed: {0}")]
+    Load(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Listen {
@@ -86,11 +89,20 @@ pub async fn run(
     let mut triggers = reload::triggers(&options.watch);
     let web_file = options.web_config.as_deref();
     triggers.watch_files(&watched_web_files(web_file, &WebConfig::default()));
-    // The web config's problems and the specs' and alerts' are reported together.
-    let web = web_config::load_optional(web_file, &crate::spec::process_env);
-    let web_problems = web.as_ref().err().cloned().unwrap_or_default();
-    let loaded = web_problems.combine(load()).map_err(RunError::Config)?;
-    let web = web.map_err(RunError::Config)?;
+    let load = Arc::new(load);
+    let (web, loaded) = {
+        let (load, file) = (Arc::clone(&load), options.web_config.clone());
+        off_runtime(move || {
+            // The web config's problems and the specs' and alerts' are reported together.
+            let web = web_config::load_optional(file.as_deref(), &crate::spec::process_env);
+            let web_problems = web.as_ref().err().cloned().unwrap_or_default();
+            let loaded = web_problems.combine(load())?;
+            Ok((web?, loaded))
+        })
+        .await
+        .map_err(RunError::Load)?
+        .map_err(RunError::Config)?
+    };
     triggers.watch_files(&watched_web_files(web_file, &web));
     // Bind before starting anything: a taken port must not have run checks, opened the state
     // directory or started the alert engine.
@@ -161,13 +173,30 @@ pub async fn run(
             () = &mut shutdown => break,
             _ = beat.tick() => shared.health.reload_loop_beat(),
             Some(reason) = triggers.rx.recv() => {
-                // The web config is part of the configuration: a problem in it or in the specs
-                // and alerts rejects the whole reload.
-                let web = reload_web_config(web_file, &live.current());
-                let web_problems = web.as_ref().err().cloned().unwrap_or_default();
-                match web_problems.combine(load()) {
-                    Ok(loaded) => {
-                        if let Ok(Some(web)) = web {
+                let (load, file, current) =
+                    (Arc::clone(&load), options.web_config.clone(), live.current());
+                // Reading and compiling thousands of targets takes a while: not on a worker
+                // that target tasks need to start on time.
+                let reloaded = off_runtime(move || {
+                    // The web config is part of the configuration: a problem in it or in the
+                    // specs and alerts rejects the whole reload.
+                    let web = reload_web_config(file.as_deref(), &current);
+                    let web_problems = web.as_ref().err().cloned().unwrap_or_default();
+                    let loaded = web_problems.combine(load())?;
+                    Ok((web?, loaded))
+                })
+                .await;
+                let reloaded: Result<_, crate::spec::Diagnostics> = match reloaded {
+                    Ok(r) => r,
+                    Err(e) => {
+                        metrics.record_reload(false, supervisor.len());
+                        tracing::error!(reason, error = %e, "reload failed; the previous configuration keeps running");
+                        continue;
+                    }
+                };
+                match reloaded {
+                    Ok((web, loaded)) => {
+                        if let Some(web) = web {
                             triggers.watch_files(&watched_web_files(web_file, &web));
                             live.replace(web);
                         }
@@ -207,6 +236,15 @@ pub async fn run(
     let _ = server.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Run `f` on tokio's blocking pool and wait for it; `Err` if it panicked.
+async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The web config file and the certificate and key it names: what a reload watches.

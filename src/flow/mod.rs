@@ -9,7 +9,6 @@
 mod capture;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use url::Url;
@@ -189,7 +188,7 @@ impl State {
             crawl: None,
             flow: None,
             render: None,
-            secrets: Arc::from(secrets),
+            secrets: secrets.into(),
             ..target.clone()
         })
     }

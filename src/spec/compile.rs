@@ -300,7 +300,7 @@ fn target(ctx: &mut Walk<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)
     t.crawl = crawl.map(Arc::new);
     t.flow = flow.map(Arc::new);
     t.render = render.map(Arc::new);
-    t.secrets = Arc::from(unique);
+    t.secrets = unique.into();
     Some((t, name_node.map(|n| n.pos).unwrap_or(node.pos)))
 }
 

@@ -46,8 +46,12 @@ pub fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
             .u32(d, "min_days_valid (days)", 0, u32::MAX)
             .map(|min_days_valid| TlsExpect { min_days_valid });
     }
-    out.console_errors = f.get("console_errors").and_then(|n| ctx.range(n, "console_errors"));
-    out.failed_requests = f.get("failed_requests").and_then(|n| ctx.range(n, "failed_requests"));
+    out.console_errors = f
+        .get("console_errors")
+        .and_then(|n| ctx.range(n, "console_errors"));
+    out.failed_requests = f
+        .get("failed_requests")
+        .and_then(|n| ctx.range(n, "failed_requests"));
     let mut ids = Seen::default();
     if let Some(n) = f.get("html")
         && let Some(items) = ctx.seq(n, "a list of html assertions")

@@ -10,8 +10,8 @@ mod expect;
 pub mod exprs;
 pub mod keys;
 pub mod reference;
-pub mod schedule;
 mod render;
+pub mod schedule;
 mod steps;
 pub(crate) mod walk;
 

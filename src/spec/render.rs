@@ -47,7 +47,9 @@ pub(crate) fn render(ctx: &mut Walk<'_>, target: &Fields<'_>, expect: &Expect) -
             "always" => Screenshot::Always,
             "never" => Screenshot::Never,
             other => {
-                let msg = format!("invalid screenshot {other:?}: expected `on_failure`, `always` or `never`");
+                let msg = format!(
+                    "invalid screenshot {other:?}: expected `on_failure`, `always` or `never`"
+                );
                 ctx.err(n.pos, msg);
                 return None;
             }

@@ -98,7 +98,11 @@ fn transport(
         .tls(tls)
         .timeout(Some(d.timeout));
     if let Some(user) = &e.username {
-        let password = e.password.clone().unwrap_or_default();
+        let password = e
+            .password
+            .as_ref()
+            .map(|p| p.expose().clone())
+            .unwrap_or_default();
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
     Ok(builder.build())

@@ -69,7 +69,7 @@ pub(super) fn channel(ctx: &mut Ctx<'_>, key: &Key, node: &Node) -> Option<Chann
         name: name.to_string(),
         kind,
         template,
-        secrets: unique,
+        secrets: unique.into(),
     })
 }
 
@@ -103,7 +103,7 @@ fn email(ctx: &mut Ctx<'_>, node: &Node, secrets: &mut Vec<String>) -> Option<Em
         port: smtp.port,
         tls: smtp.tls,
         username: smtp.username,
-        password: smtp.password,
+        password: smtp.password.map(Into::into),
         tls_verify: smtp.tls_verify,
         from,
         to,
