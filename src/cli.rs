@@ -139,6 +139,17 @@ pub struct Limits {
     /// on every redirect and crawled page), for specs written by others.
     #[arg(long = "deny-private-networks", env = "DCRAWL_DENY_PRIVATE_NETWORKS")]
     pub deny_private_networks: bool,
+    /// The Chromium binary for `render` targets (a path, or a name looked up on PATH).
+    #[arg(
+        long = "browser",
+        value_name = "PATH",
+        default_value = "chromium",
+        env = "DCRAWL_BROWSER"
+    )]
+    pub browser: std::path::PathBuf,
+    /// Pages rendered in browsers at once.
+    #[arg(long = "browser-concurrency", value_name = "N", default_value_t = crate::render::DEFAULT_CONCURRENCY, value_parser = positive)]
+    pub browser_concurrency: usize,
 }
 
 impl Limits {
@@ -148,6 +159,11 @@ impl Limits {
             concurrency: self.concurrency,
             per_host: self.per_host,
             deny_private_networks: self.deny_private_networks,
+            browser: crate::render::BrowserOptions {
+                binary: self.browser.clone(),
+                concurrency: self.browser_concurrency,
+                ..crate::render::BrowserOptions::default()
+            },
         }
     }
 }

@@ -18,6 +18,9 @@
 //! [`schema`] turns the same key tables that [`spec`] walks into the JSON Schema of spec, alert
 //! and web config files that editors use (`dcrawl schema`).
 //!
+//! [`render`] runs pages in supervised headless Chromium browsers (a pool that leaks no browser
+//! process) for targets that need their scripts run.
+//!
 //! [`demo`] serves a small built-in shop used by `dcrawl demo` and the tests.
 
 pub mod alert;
@@ -35,11 +38,13 @@ pub mod metrics;
 pub mod model;
 pub mod page;
 pub mod redact;
+pub mod render;
 pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scheduler;
 pub mod schema;
+pub mod screenshots;
 pub mod server;
 pub mod shard;
 pub mod spec;

@@ -264,12 +264,15 @@ async fn check(
     } else {
         None
     };
+    let renderer = fetcher.renderer().clone();
     let results = dcrawl::runner::run_once(fetcher, targets, |_| {
         if let Some(bar) = &bar {
             bar.inc(1);
         }
     })
     .await;
+    // Every browser a render target started is stopped (its process group killed) now.
+    renderer.shutdown().await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -106,6 +106,9 @@ pub struct Metrics {
     extracted: Family<NameLabels, FloatGauge>,
     crawl_pages: Family<ResultLabels, Gauge>,
     step_duration: Family<StepLabels, FloatGauge>,
+    render_duration: Family<TargetLabels, Histogram, fn() -> Histogram>,
+    browser_processes: Gauge,
+    browser_restarts: Counter,
     step_success: Family<StepLabels, Gauge>,
     skipped_runs: Family<TargetLabels, Counter>,
     alert_firing: Family<TargetLabels, Gauge>,
@@ -148,6 +151,9 @@ impl Metrics {
             extracted: Family::default(),
             crawl_pages: Family::default(),
             step_duration: Family::default(),
+            render_duration: Family::new_with_constructor(duration_histogram),
+            browser_processes: Gauge::default(),
+            browser_restarts: Counter::default(),
             step_success: Family::default(),
             skipped_runs: Family::default(),
             alert_firing: Family::default(),
@@ -223,6 +229,21 @@ impl Metrics {
             "dcrawl_step_success",
             "1 if the flow step passed in the target's last run, 0 if it failed or was skipped",
             m.step_success.clone(),
+        );
+        r.register(
+            "dcrawl_render_duration_seconds",
+            "Time a rendered target's page took in the browser",
+            m.render_duration.clone(),
+        );
+        r.register(
+            "dcrawl_browser_processes",
+            "Chromium processes running for render targets (browsers and their helpers)",
+            m.browser_processes.clone(),
+        );
+        r.register(
+            "dcrawl_browser_restarts",
+            "Browsers killed and replaced (recycled, timed out, crashed or over memory)",
+            m.browser_restarts.clone(),
         );
         r.register(
             "dcrawl_skipped_runs",
@@ -340,6 +361,11 @@ impl Metrics {
                 .set(*value);
             entry.extracted.insert(name.clone());
         }
+        if let Some(rendered) = &r.rendered {
+            self.render_duration
+                .get_or_create(&t)
+                .observe(rendered.duration.as_secs_f64());
+        }
         for step in r.steps.iter().flatten() {
             let labels = StepLabels {
                 spec: r.spec.clone(),
@@ -379,6 +405,16 @@ impl Metrics {
                 .get_or_create(&labels)
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
             entry.crawl.insert(result.to_string());
+        }
+    }
+
+    /// The browsers' process count and restarts so far (a counter only moves up).
+    pub fn set_browsers(&self, processes: usize, restarts: u64) {
+        self.browser_processes
+            .set(i64::try_from(processes).unwrap_or(i64::MAX));
+        let seen = self.browser_restarts.get();
+        if restarts > seen {
+            self.browser_restarts.inc_by(restarts - seen);
         }
     }
 

@@ -18,11 +18,8 @@ pub async fn check_target(fetcher: &Fetcher, target: &Target) -> CheckResult {
     if let Some(crawl) = &target.crawl {
         return Box::pin(crate::crawl::run(fetcher, target, Arc::clone(crawl))).await;
     }
-    if target.render.is_some() {
-        let mut result = CheckResult::blank(target, SystemTime::now());
-        result.outcome = crate::result::Outcome::Error;
-        result.error = Some("render: the browser engine is not wired in yet".into());
-        return result;
+    if let Some(render) = &target.render {
+        return Box::pin(page::render::check(fetcher.renderer(), target, render)).await;
     }
     if let Some(flow) = &target.flow {
         return Box::pin(crate::flow::run(fetcher, target, flow)).await;

@@ -43,6 +43,8 @@ pub struct TargetState {
     pub next_run: Option<DateTime<Utc>>,
     /// Alert state (`ok`, `pending`, `firing`), once alerts are configured.
     pub alert: Option<String>,
+    /// The URL path of its latest screenshot (rendered targets that kept one).
+    pub screenshot: Option<String>,
 }
 
 /// A spec's labels and its targets' states, for display.
@@ -83,6 +85,7 @@ impl StatusStore {
                 history: VecDeque::new(),
                 next_run: None,
                 alert: None,
+                screenshot: None,
             });
             state.url = t.redact(t.url.as_str());
             state.schedule = t.schedule.to_string();
@@ -134,6 +137,14 @@ impl StatusStore {
         let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
         if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
             state.next_run = at;
+        }
+    }
+
+    /// Note that a target has a screenshot at `path`.
+    pub fn set_screenshot(&self, spec: &str, target: &str, path: String) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
+            state.screenshot = Some(path);
         }
     }
 

@@ -49,6 +49,7 @@ fn firing() -> Notification {
         ],
         repeat: false,
         status_page: Some("http://dcrawl.example:9813/".into()),
+        screenshot_url: None,
         created_at: at("2026-11-25T10:02:00Z"),
     }
 }
@@ -61,6 +62,7 @@ fn resolved() -> Notification {
         result: "success".into(),
         failures: vec![],
         status_page: None,
+        screenshot_url: None,
         created_at: at("2026-11-25T10:07:30Z"),
         ..firing()
     }
@@ -121,7 +123,7 @@ async fn webhook_json_firing_and_resolved_payloads_arrive_exactly() {
                 {"assertion": "status", "message": "expected 2xx, found 503 <b>&</b>"}
             ],
             "resolved_at": null, "error": null, "repeat": false,
-            "status_page": "http://dcrawl.example:9813/"
+            "status_page": "http://dcrawl.example:9813/", "screenshot_url": null
         })
     );
     assert_eq!(
@@ -131,7 +133,7 @@ async fn webhook_json_firing_and_resolved_payloads_arrive_exactly() {
             "url": "https://shop.example.com/", "labels": {"team": "web", "severity": "page"},
             "since": "2026-11-25T10:00:00Z", "consecutive_failures": 3, "result": "success",
             "failures": [], "resolved_at": "2026-11-25T10:07:30Z", "error": null,
-            "repeat": false, "status_page": null
+            "repeat": false, "status_page": null, "screenshot_url": null
         })
     );
 }

@@ -165,6 +165,14 @@ impl AlertEngine {
             failures: listed_failures(&result.failures),
             repeat,
             status_page: self.external_url.clone(),
+            screenshot_url: self.external_url.as_ref().and_then(|base| {
+                let kept = result.rendered.as_ref()?.screenshot.as_ref()?;
+                (!kept.is_empty()).then(|| {
+                    let path =
+                        crate::screenshots::Screenshots::url_path(&result.spec, &result.target);
+                    format!("{}{}", base.trim_end_matches('/'), path)
+                })
+            }),
             created_at: now,
         };
         let mut queue = Vec::new();

@@ -49,6 +49,10 @@ pub struct Notification {
     pub repeat: bool,
     /// A link to the status page, when `--external-url` is set.
     pub status_page: Option<String>,
+    /// A link to the screenshot this run of a rendered target kept, when `--external-url` is
+    /// set.
+    #[serde(default)]
+    pub screenshot_url: Option<String>,
     /// When the notification was created.
     pub created_at: DateTime<Utc>,
 }
@@ -125,6 +129,7 @@ pub fn json_payload(n: &Notification) -> Value {
         "failures": failures,
         "repeat": n.repeat,
         "status_page": n.status_page,
+        "screenshot_url": n.screenshot_url,
     })
 }
 
@@ -400,6 +405,7 @@ pub fn sample() -> Notification {
         )],
         repeat: false,
         status_page: Some("http://127.0.0.1:9813/".into()),
+        screenshot_url: None,
         created_at: since,
     }
 }

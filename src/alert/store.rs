@@ -265,6 +265,7 @@ mod tests {
             failures: vec![],
             repeat: false,
             status_page: None,
+            screenshot_url: None,
             created_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         }
     }

@@ -58,6 +58,8 @@ pub struct Shared {
     pub health: Arc<Health>,
     /// The alert engine, when alerting runs.
     pub alerts: Option<Arc<AlertEngine>>,
+    /// Where rendered targets' screenshots go (set by `run`, which knows the state directory).
+    pub screenshots: std::sync::OnceLock<Arc<crate::screenshots::Screenshots>>,
 }
 
 impl Shared {
@@ -87,6 +89,7 @@ impl Shared {
             metrics,
             status: Arc::default(),
             health,
+            screenshots: std::sync::OnceLock::new(),
         })
     }
 
@@ -96,6 +99,7 @@ impl Shared {
             metrics: Arc::clone(&self.metrics),
             status: Arc::clone(&self.status),
             health: Arc::clone(&self.health),
+            screenshots: self.screenshots.get().cloned(),
         }
     }
 }
@@ -290,6 +294,19 @@ async fn target_loop(
             tracing::info!(target = %id, result = result.outcome.as_str(), error = result.error.as_deref().unwrap_or(""), failures = result.failures.len(), "check did not succeed");
         }
         shared.metrics.record(&result);
+        if let Some(png) = result.rendered.as_ref().and_then(|r| r.screenshot.clone())
+            && let Some(shots) = shared.screenshots.get()
+        {
+            shots.save(&target.spec, &target.name, png).await;
+        }
+        if let Some(shots) = shared.screenshots.get()
+            && shots.has(&target.spec, &target.name)
+        {
+            let path = crate::screenshots::Screenshots::url_path(&target.spec, &target.name);
+            shared
+                .status
+                .set_screenshot(&target.spec, &target.name, path);
+        }
         shared.status.record(&result);
         if let Some(alerts) = &shared.alerts {
             let shown = alerts.observe(&labels, &result).await;

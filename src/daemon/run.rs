@@ -116,6 +116,7 @@ pub async fn run(
     let addr = listener.local_addr().map_err(listen_error)?;
     let metrics = Arc::new(Metrics::new());
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
+    let renderer = fetcher.renderer().clone();
     let store = Arc::new(Store::open(&options.state_dir)?);
     let deliverer = Arc::new(Deliverer::new(crate::alert::channels::DEFAULT_TIMEOUT)?);
     let engine = AlertEngine::new(
@@ -152,7 +153,25 @@ pub async fn run(
         "configuration loaded"
     );
 
+    let _ = shared
+        .screenshots
+        .set(Arc::new(crate::screenshots::Screenshots::new(
+            &options.state_dir,
+        )));
     let (server_stop, server_stop_rx) = watch::channel(false);
+    let browsers = {
+        let (renderer, metrics) = (renderer.clone(), Arc::clone(&metrics));
+        let mut stop = server_stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                metrics.set_browsers(renderer.processes(), renderer.restarts());
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
     let base = format!("{}://{addr}", web.scheme());
     let (tls, auth) = (web.tls.is_some(), !web.auth.is_open());
     let live = Arc::new(web_config::Live::new(web));
@@ -222,6 +241,8 @@ pub async fn run(
     tracing::info!("shutting down: no new checks; waiting for in-flight checks and notifications");
     let deadline = tokio::time::Instant::now() + options.shutdown_grace;
     supervisor.shutdown(options.shutdown_grace).await;
+    // Every browser of a render target is stopped (its process group killed) with the checks.
+    renderer.shutdown().await;
     let _ = engine_stop.send(true);
     if tokio::time::timeout_at(
         deadline.max(tokio::time::Instant::now() + Duration::from_secs(1)),
@@ -234,6 +255,7 @@ pub async fn run(
     }
     let _ = server_stop.send(true);
     let _ = server.await;
+    let _ = browsers.await;
     tracing::info!("stopped");
     Ok(())
 }

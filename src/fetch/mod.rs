@@ -49,6 +49,9 @@ pub struct FetchOptions {
     pub per_host: usize,
     /// Refuse private, loopback and link-local addresses (`--deny-private-networks`).
     pub deny_private_networks: bool,
+    /// How `render` targets get their browser (`--browser`, `--browser-concurrency`); no
+    /// browser starts until the first render.
+    pub browser: crate::render::BrowserOptions,
 }
 
 impl Default for FetchOptions {
@@ -57,6 +60,7 @@ impl Default for FetchOptions {
             concurrency: DEFAULT_CONCURRENCY,
             per_host: DEFAULT_PER_HOST,
             deny_private_networks: false,
+            browser: crate::render::BrowserOptions::default(),
         }
     }
 }
@@ -102,6 +106,8 @@ struct Inner {
     limits: limits::Limits,
     /// The address rule of `--deny-private-networks`.
     guard: Option<guard::Guard>,
+    /// The browsers of `render` targets (started on the first render).
+    renderer: crate::render::Renderer,
 }
 
 impl Fetcher {
@@ -125,8 +131,14 @@ impl Fetcher {
                 insecure: client::build_client(false, guard)?,
                 limits,
                 guard,
+                renderer: crate::render::Renderer::new(options.browser),
             }),
         })
+    }
+
+    /// The browsers that render `render` targets.
+    pub fn renderer(&self) -> &crate::render::Renderer {
+        &self.inner.renderer
     }
 
     /// Fetch `target` once (plus retries on transport errors), honouring all bounds.

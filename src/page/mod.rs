@@ -11,6 +11,7 @@ use reqwest::header::CONTENT_TYPE;
 use url::Url;
 
 mod links;
+pub mod render;
 
 use crate::evaluate::{Options, evaluate, evaluate_with};
 use crate::fetch::{Fetcher, Response, Within};

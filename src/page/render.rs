@@ -12,6 +12,7 @@ use super::{Checked, Checks, aborted, evaluated};
 use crate::fetch::Response;
 use crate::model::render::{Render, Screenshot};
 use crate::model::{CountRange, Target};
+use crate::redact::is_credential_header;
 use crate::render::{RenderRequest, Rendered, Renderer};
 use crate::result::{CheckResult, Failure, Outcome, RenderInfo};
 
@@ -22,14 +23,21 @@ const LISTED: usize = 5;
 /// `render.screenshot` asks to keep one.
 pub async fn check(renderer: &Renderer, target: &Target, render: &Render) -> CheckResult {
     let started_at = SystemTime::now();
+    // Chromium sends extra headers with every request the page makes, to every origin it
+    // loads from: credential headers stay behind (they never cross origins).
+    let headers = target
+        .headers
+        .iter()
+        .filter(|(name, _)| !is_credential_header(name))
+        .cloned()
+        .collect();
     let request = RenderRequest {
         url: target.url.clone(),
-        headers: target.headers.clone(),
+        headers,
         wait_for: render.wait_for.as_ref().map(|s| s.source.clone()),
         timeout: render.timeout,
         viewport: render.viewport,
         screenshot: render.screenshot != Screenshot::Never,
-        ..RenderRequest::new(target.url.clone())
     };
     let (checked, screenshot, duration) = match renderer.render(request).await {
         Err(e) => {
@@ -102,8 +110,18 @@ fn judge(target: &Target, rendered: &Rendered) -> Checked {
     let mut checked = evaluated(target, &response, Checks::of(target));
     let expect = &target.expect;
     let counted = [
-        ("console_errors", "console errors", expect.console_errors, &rendered.console_errors),
-        ("failed_requests", "failed requests", expect.failed_requests, &rendered.failed_requests),
+        (
+            "console_errors",
+            "console errors",
+            expect.console_errors,
+            &rendered.console_errors,
+        ),
+        (
+            "failed_requests",
+            "failed requests",
+            expect.failed_requests,
+            &rendered.failed_requests,
+        ),
     ];
     for (id, what, range, found) in counted {
         if let Some(range) = range
@@ -142,11 +160,27 @@ mod tests {
     #[test]
     fn counts_list_the_first_errors() {
         let found: Vec<String> = (1..=7).map(|i| format!("error {i}")).collect();
-        let f = count_failure("console_errors", "console errors", CountRange::exactly(0), &found);
+        let f = count_failure(
+            "console_errors",
+            "console errors",
+            CountRange::exactly(0),
+            &found,
+        );
         let f = f.map(|f| f.message).unwrap_or_default();
-        assert!(f.starts_with("expected console errors 0, found 7: error 1; error 2"), "{f}");
+        assert!(
+            f.starts_with("expected console errors 0, found 7: error 1; error 2"),
+            "{f}"
+        );
         assert!(f.ends_with("error 5; and 2 more"), "{f}");
-        let ok = count_failure("x", "x", CountRange { min: None, max: Some(7) }, &found);
+        let ok = count_failure(
+            "x",
+            "x",
+            CountRange {
+                min: None,
+                max: Some(7),
+            },
+            &found,
+        );
         assert!(ok.is_none());
     }
 }

@@ -35,6 +35,8 @@ pub struct ServerHandle {
     pub status: Arc<StatusStore>,
     /// `/healthz`.
     pub health: Arc<Health>,
+    /// `/screenshots/SPEC/TARGET.png`, when rendered targets keep screenshots.
+    pub screenshots: Option<Arc<crate::screenshots::Screenshots>>,
 }
 
 async fn metrics(State(handle): State<ServerHandle>, headers: HeaderMap) -> Response {
@@ -75,6 +77,28 @@ async fn index(State(handle): State<ServerHandle>) -> Response {
     }
 }
 
+/// `GET /screenshots/SPEC/TARGET.png`: a rendered target's latest screenshot.
+async fn screenshot(
+    State(handle): State<ServerHandle>,
+    axum::extract::Path((spec, file)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let png = match (&handle.screenshots, file.strip_suffix(".png")) {
+        (Some(shots), Some(target)) => shots.read(&spec, target).await,
+        _ => None,
+    };
+    match png {
+        Some(png) => (
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            png,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such screenshot\n").into_response(),
+    }
+}
+
 /// The endpoints' routes.
 pub fn router(handle: ServerHandle) -> Router {
     Router::new()
@@ -82,6 +106,7 @@ pub fn router(handle: ServerHandle) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/api/v1/status", get(api_status))
+        .route("/screenshots/{spec}/{file}", get(screenshot))
         .with_state(handle)
 }
 

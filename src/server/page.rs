@@ -56,6 +56,7 @@ struct TargetView {
     extracted: String,
     alert: Option<String>,
     history: Vec<HistoryMark>,
+    screenshot: Option<String>,
 }
 
 /// One step of a flow target's last run.
@@ -172,6 +173,7 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
             })
             .unwrap_or_default(),
         alert: s.alert.clone(),
+        screenshot: s.screenshot.clone(),
         history: s
             .history
             .iter()

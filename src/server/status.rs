@@ -29,6 +29,7 @@ fn target_json(name: &str, s: &TargetState) -> Value {
         "alert": s.alert,
         "history": s.history.iter().map(|h| json!({"result": h.outcome.as_str(), "at": rfc3339(h.at)})).collect::<Vec<_>>(),
         "crawl": last.and_then(|r| r.crawl.as_deref()).map(crawl_json),
+        "screenshot_url": s.screenshot,
         "steps": last.and_then(|r| r.steps.as_ref()).map(|steps| steps.iter().map(StepJson::of).collect::<Vec<_>>()),
     })
 }
