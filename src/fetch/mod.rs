@@ -14,7 +14,7 @@ mod redirect;
 mod tls;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
@@ -176,11 +176,12 @@ impl Fetcher {
         } else {
             &self.inner.insecure
         };
-        let _permits = self.inner.limits.acquire(url).await?;
+        let mut slots = limits::Slots::new(&self.inner.limits);
+        slots.hold(url).await?;
         let mut retries_left = target.retries;
         let mut backoff = FIRST_BACKOFF;
         loop {
-            let started = Instant::now();
+            let mut budget = Budget::new(target.timeout);
             // Boxed: the request's state is large, and thousands of fetches may be waiting for
             // their slots above; they should not each carry it until it is needed.
             let request = Box::pin(attempt(
@@ -190,21 +191,23 @@ impl Fetcher {
                 &parts,
                 within,
                 self.inner.guard,
+                &mut slots,
+                &mut budget,
             ));
-            let outcome = tokio::time::timeout(target.timeout, request)
-                .await
-                .unwrap_or(Err(FetchError::Timeout(target.timeout)));
-            match outcome {
+            match request.await {
                 Ok(mut response) => {
-                    response.duration = started.elapsed();
+                    response.duration = budget.spent();
                     return Ok(response);
                 }
                 Err(e) if e.is_retryable() && retries_left > 0 => {
                     tracing::debug!(target = %target.id(), error = %target.redact(&e.to_string()),
                         retries_left, "fetch attempt failed, retrying");
                     retries_left -= 1;
+                    // Nobody waits on a slot this fetch is only sleeping in.
+                    slots.release();
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
+                    slots.hold(url).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -212,7 +215,55 @@ impl Fetcher {
     }
 }
 
-/// One attempt: the request, every redirect hop, and the final body.
+/// The time one attempt may take ([`Target::timeout`]), not counting waits for the slots of
+/// the hosts it is redirected to (as the wait for the first host's slots does not count).
+struct Budget {
+    /// The target's timeout.
+    limit: Duration,
+    /// When the attempt started.
+    started: tokio::time::Instant,
+    /// When it must be done: `started + limit`, plus the waits.
+    deadline: tokio::time::Instant,
+    /// Time spent waiting for slots so far.
+    waited: Duration,
+}
+
+impl Budget {
+    fn new(limit: Duration) -> Budget {
+        let started = tokio::time::Instant::now();
+        Budget {
+            limit,
+            started,
+            deadline: started + limit,
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// `step`, unless the deadline comes first.
+    async fn run<T>(
+        &self,
+        step: impl std::future::Future<Output = Result<T, FetchError>>,
+    ) -> Result<T, FetchError> {
+        tokio::time::timeout_at(self.deadline, step)
+            .await
+            .unwrap_or(Err(FetchError::Timeout(self.limit)))
+    }
+
+    /// The attempt waited `d` for slots: that does not count.
+    fn waited(&mut self, d: Duration) {
+        self.deadline += d;
+        self.waited += d;
+    }
+
+    /// Time spent on the attempt itself, waits left out.
+    fn spent(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.waited)
+    }
+}
+
+/// One attempt: the request, every redirect hop (each under the slots of the host it goes to),
+/// and the final body, within `budget`.
+#[allow(clippy::too_many_arguments)]
 async fn attempt(
     client: &reqwest::Client,
     target: &Target,
@@ -220,6 +271,8 @@ async fn attempt(
     parts: &RequestParts,
     within: Option<Within<'_>>,
     guard: Option<guard::Guard>,
+    slots: &mut limits::Slots<'_>,
+    budget: &mut Budget,
 ) -> Result<Response, FetchError> {
     let mut parts = parts.clone();
     let mut url = url.clone();
@@ -232,10 +285,15 @@ async fn attempt(
         if let Some(body) = &parts.body {
             request = request.body(body.clone());
         }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| error::classify_send(&e, url.scheme() == "https"))?;
+        let https = url.scheme() == "https";
+        let mut response = budget
+            .run(async {
+                request
+                    .send()
+                    .await
+                    .map_err(|e| error::classify_send(&e, https))
+            })
+            .await?;
         if target.follow_redirects > 0
             && let Some(hop) =
                 redirect::next_hop(response.status(), response.headers(), &url, &method)?
@@ -251,6 +309,9 @@ async fn attempt(
             if hop.cross_origin {
                 parts.drop_credentials();
             }
+            // This response is done with; the next request runs under its host's slots.
+            drop(response);
+            budget.waited(slots.hold(&hop.url).await?);
             method = hop.method;
             url = hop.url;
             continue;
@@ -258,7 +319,9 @@ async fn attempt(
         let tls_not_after = tls::leaf_not_after(&response);
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = body::read_limited(&mut response, &method, target.max_body).await?;
+        let body = budget
+            .run(body::read_limited(&mut response, &method, target.max_body))
+            .await?;
         return Ok(Response {
             status,
             headers,
