@@ -3,7 +3,8 @@
 //!
 //! One [`Fetcher`] serves the whole process; clone it freely (clones share clients and bounds).
 //! A fetch first waits for a per-host slot, then for a global one; the timeout and
-//! [`Response::duration`] start only once both are held.
+//! [`Response::duration`] start only once both are held. A redirect to another host swaps them
+//! for that host's (the wait does not count either), and a retry's backoff holds none.
 
 mod body;
 mod client;
