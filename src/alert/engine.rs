@@ -4,7 +4,7 @@
 //! transaction, saves the new state and queues its notifications; it never talks to a receiver,
 //! so a slow or dead receiver cannot delay checks. [`AlertEngine::run`] delivers the outbox with
 //! exponential backoff and jitter (up to 24 h), and re-posts firing alerts to Alertmanager every
-//! minute (resolved ones for 5 minutes), as Alertmanager requires ([`super::repost`]).
+//! minute (resolved ones for 5 minutes), as Alertmanager requires (`src/alert/repost.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
