@@ -12,6 +12,13 @@
 //!    CSS selectors, JSON via JSONPath, TLS) and extracts values.
 //! 5. [`result`] holds the verdicts, which [`report`] renders for people and machines.
 //!
+//! `dcrawl run` takes the same check path on a schedule: [`daemon`] keeps one task per target
+//! that sleeps until its [`scheduler`] due time, runs the page check (steps 2–4) and records the
+//! result in [`metrics`], [`status`] and [`alert`] (state machine, durable outbox, channels);
+//! reloads are read and compiled off the async workers. [`server`] serves `/metrics`, the
+//! status page and `/healthz` from a [`server::ServerHandle`] (metrics, status and [`health`],
+//! which the target tasks and the reload loop keep current).
+//!
 //! With `--shard I/N`, [`shard`] picks the targets this process checks out of the whole
 //! configuration (a stable hash of `spec/target`, then a jump consistent hash).
 //!

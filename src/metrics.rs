@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -24,66 +23,12 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
-/// `{spec, target}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TargetLabels {
-    /// Spec name.
-    pub spec: String,
-    /// Target name.
-    pub target: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ResultLabels {
-    spec: String,
-    target: String,
-    result: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct AssertionLabels {
-    spec: String,
-    target: String,
-    assertion: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct NameLabels {
-    spec: String,
-    target: String,
-    name: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StepLabels {
-    spec: String,
-    target: String,
-    step: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ChannelLabels {
-    channel: String,
-    result: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct VersionLabels {
-    version: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ShardLabels {
-    index: String,
-    count: String,
-}
-
 /// Label values a target has used, so that its series can be removed with it.
 #[derive(Debug, Default)]
 struct Seen {
     /// Assertion ids that have failed at least once.
     assertions: BTreeSet<String>,
-    /// Extracted value names that were set.
+    /// Extracted value names the last run set.
     extracted: BTreeSet<String>,
     /// Crawl page result labels that were set.
     crawl: BTreeSet<String>,
@@ -326,18 +271,30 @@ impl Metrics {
         self.http_status_code
             .get_or_create(&t)
             .set(r.status.map_or(0, i64::from));
-        if let Some(size) = r.response_size {
-            self.response_size
-                .get_or_create(&t)
-                .set(i64::try_from(size).unwrap_or(i64::MAX));
+        // Size, certificate expiry and extracted values are those of the last run: a run that
+        // did not measure one (an error, a value not found) removes its series, so that no
+        // stale value passes for a current one.
+        match r.response_size {
+            Some(size) => {
+                let size = i64::try_from(size).unwrap_or(i64::MAX);
+                self.response_size.get_or_create(&t).set(size);
+            }
+            None => {
+                self.response_size.remove(&t);
+            }
         }
         let started = r
             .started_at
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         self.last_run.get_or_create(&t).set(started);
-        if let Some(not_after) = r.tls_not_after {
-            self.tls_expiry.get_or_create(&t).set(not_after);
+        match r.tls_not_after {
+            Some(not_after) => {
+                self.tls_expiry.get_or_create(&t).set(not_after);
+            }
+            None => {
+                self.tls_expiry.remove(&t);
+            }
         }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let entry = seen.entry((r.spec.clone(), r.target.clone())).or_default();
@@ -351,6 +308,16 @@ impl Metrics {
                 .inc();
             entry.assertions.insert(f.assertion.clone());
         }
+        for name in &entry.extracted {
+            if !r.extracted.contains_key(name) {
+                self.extracted.remove(&NameLabels {
+                    spec: r.spec.clone(),
+                    target: r.target.clone(),
+                    name: name.clone(),
+                });
+            }
+        }
+        entry.extracted.clear();
         for (name, value) in &r.extracted {
             self.extracted
                 .get_or_create(&NameLabels {
@@ -570,37 +537,14 @@ impl Metrics {
     }
 }
 
-/// Turn OpenMetrics text into the classic text format: counters' HELP/TYPE lines name the
-/// `_total` series, and `# EOF` / `# UNIT` lines are dropped.
-fn openmetrics_to_text(om: &str) -> String {
-    let mut counters = BTreeSet::new();
-    for line in om.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ")
-            && let Some(name) = rest.strip_suffix(" counter")
-        {
-            counters.insert(name.to_string());
-        }
-    }
-    let mut out = String::with_capacity(om.len());
-    for line in om.lines() {
-        if line == "# EOF" || line.starts_with("# UNIT ") {
-            continue;
-        }
-        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
-            let rest = line.strip_prefix(prefix)?;
-            let (name, tail) = rest.split_once(' ')?;
-            counters
-                .contains(name)
-                .then(|| format!("{prefix}{name}_total {tail}"))
-        });
-        match renamed {
-            Some(l) => out.push_str(&l),
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
-}
-
+mod exposition;
+mod labels;
 #[cfg(test)]
 mod tests;
+
+use exposition::openmetrics_to_text;
+pub use labels::TargetLabels;
+use labels::{
+    AssertionLabels, ChannelLabels, NameLabels, ResultLabels, ShardLabels, StepLabels,
+    VersionLabels,
+};

@@ -4,7 +4,7 @@
 //! transaction, saves the new state and queues its notifications; it never talks to a receiver,
 //! so a slow or dead receiver cannot delay checks. [`AlertEngine::run`] delivers the outbox with
 //! exponential backoff and jitter (up to 24 h), and re-posts firing alerts to Alertmanager every
-//! minute (resolved ones for 5 minutes), as Alertmanager requires.
+//! minute (resolved ones for 5 minutes), as Alertmanager requires (`src/alert/repost.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -13,11 +13,12 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 
+use super::AlertConfig;
 use super::channels::Deliverer;
 use super::notification::{AlertStatus, Notification};
+use super::repost::{InFlight, Reposts};
 use super::state::{Shown, TargetAlert, Transition, route_key};
 use super::store::{OutboxRow, Store, StoreError};
-use super::{AlertConfig, ChannelKind};
 use crate::metrics::Metrics;
 use crate::result::{CheckResult, Failure};
 
@@ -50,8 +51,8 @@ pub struct AlertEngine {
     config: RwLock<Arc<AlertConfig>>,
     /// Alert state per target (mirrors the store).
     states: Mutex<HashMap<Key, TargetAlert>>,
-    /// Alerts to re-post to Alertmanager: (channel, spec, target) -> latest notification.
-    am_active: Mutex<HashMap<(String, String, String), Notification>>,
+    /// Alerts to re-post to Alertmanager.
+    reposts: Reposts,
     /// Wakes the delivery loop when something was queued.
     wake: Notify,
     /// Public URL of the status page, for links.
@@ -82,7 +83,7 @@ impl AlertEngine {
             metrics,
             config: RwLock::new(Arc::new(AlertConfig::default())),
             states: Mutex::new(states),
-            am_active: Mutex::new(HashMap::new()),
+            reposts: Reposts::default(),
             wake: Notify::new(),
             external_url,
         }))
@@ -112,10 +113,7 @@ impl AlertEngine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&(spec.to_string(), target.to_string()));
-        self.am_active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(_, s, t), _| !(s == spec && t == target));
+        self.reposts.forget(spec, target);
         let store = Arc::clone(&self.store);
         let (spec, target) = (spec.to_string(), target.to_string());
         tokio::task::spawn_blocking(move || {
@@ -189,7 +187,8 @@ impl AlertEngine {
                 queue.push(n);
             }
         }
-        self.track_alertmanager(&config, &routes, &after, &queue, &template);
+        self.reposts
+            .track(&config, &routes, &after, &queue, &template);
         // A target no route applies to keeps its streak in memory only: persisting it would
         // cost a synchronous write per failed run for nothing that could ever notify.
         let worth_saving = !routes.is_empty() || before.routes != after.routes;
@@ -225,55 +224,15 @@ impl AlertEngine {
         shown
     }
 
-    /// Keep the set of alerts to re-post to Alertmanager current.
-    fn track_alertmanager(
-        &self,
-        config: &AlertConfig,
-        routes: &[(String, &super::Route)],
-        state: &TargetAlert,
-        queued: &[Notification],
-        template: &dyn Fn(AlertStatus, &str, bool) -> Notification,
-    ) {
-        let mut active = self.am_active.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, route) in routes {
-            let firing = state.routes.get(key).is_some_and(|s| s.firing);
-            for channel in &route.channels {
-                if !matches!(
-                    config.channels.get(channel).map(|c| &c.kind),
-                    Some(ChannelKind::Alertmanager(_))
-                ) {
-                    continue;
-                }
-                let queued_here = queued.iter().find(|n| &n.channel == channel).cloned();
-                let entry_key =
-                    |n: &Notification| (channel.clone(), n.spec.clone(), n.target.clone());
-                if queued_here.is_none() && !firing {
-                    // Recovered without a queued resolve (route says `resolved: false`): tell
-                    // Alertmanager anyway, or it keeps the alert until its own timeout.
-                    let probe = template(AlertStatus::Resolved, channel, false);
-                    if let Some(existing) = active.get_mut(&entry_key(&probe))
-                        && existing.resolved_at.is_none()
-                    {
-                        *existing = probe;
-                    }
-                    continue;
-                }
-                let n = queued_here
-                    .or_else(|| firing.then(|| template(AlertStatus::Firing, channel, false)));
-                if let Some(n) = n {
-                    active.insert((channel.clone(), n.spec.clone(), n.target.clone()), n);
-                }
-            }
-        }
-    }
-
     /// Deliver the outbox and re-post to Alertmanager until `stop`; then finish what is in
     /// flight.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut repost = tokio::time::interval(AM_REPOST);
         repost.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Each delivery is its own task: a hanging receiver delays nobody else.
+        // Each delivery and each channel's re-post is its own task: a hanging receiver delays
+        // nobody else, and the loop never waits for one.
         let mut deliveries = tokio::task::JoinSet::new();
+        let mut reposts = InFlight::default();
         loop {
             while deliveries.try_join_next().is_some() {}
             Arc::clone(&self).deliver_due(&mut deliveries).await;
@@ -281,10 +240,14 @@ impl AlertEngine {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
-                _ = repost.tick() => self.repost_alertmanager().await,
+                _ = repost.tick() => {
+                    self.reposts.start(&self.config(), &self.deliverer, &mut reposts, Utc::now());
+                }
                 changed = stop.changed() => {
                     // A dropped sender is a stop too: `changed` would fail at once forever.
                     if changed.is_err() || *stop.borrow() {
+                        // Re-posts are repeated anyway: not worth waiting for.
+                        reposts.abort();
                         // Let deliveries in flight finish (the caller bounds how long).
                         while deliveries.join_next().await.is_some() {}
                         return;
@@ -381,40 +344,6 @@ impl AlertEngine {
         };
         if let Ok(Err(e)) = write {
             tracing::error!(error = %e, "cannot update the outbox");
-        }
-    }
-
-    /// Re-post every active alert to its Alertmanager channel; drop resolved ones after 5 min.
-    pub async fn repost_alertmanager(&self) {
-        let config = self.config();
-        let now = Utc::now();
-        let by_channel: BTreeMap<String, Vec<Notification>> = {
-            let mut active = self.am_active.lock().unwrap_or_else(|p| p.into_inner());
-            active.retain(|_, n| {
-                n.resolved_at
-                    .is_none_or(|t| (now - t).to_std().is_ok_and(|d| d < AM_RESOLVED_FOR))
-            });
-            let mut map: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
-            for ((channel, _, _), n) in active.iter() {
-                map.entry(channel.clone()).or_default().push(n.clone());
-            }
-            map
-        };
-        for (channel, alerts) in by_channel {
-            let Some(ch) = config.channels.get(&channel) else {
-                continue;
-            };
-            let ChannelKind::Alertmanager(am) = &ch.kind else {
-                continue;
-            };
-            if let Err(e) = self
-                .deliverer
-                .post_alertmanager(am, &alerts)
-                .await
-                .map_err(|e| e.redacted(&ch.secrets))
-            {
-                tracing::warn!(channel = %channel, error = %e, "re-posting alerts to Alertmanager failed; will retry");
-            }
         }
     }
 }

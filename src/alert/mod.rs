@@ -11,6 +11,7 @@ pub mod channels;
 pub mod config;
 pub mod engine;
 pub mod notification;
+mod repost;
 pub mod state;
 pub mod store;
 

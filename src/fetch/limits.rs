@@ -1,9 +1,12 @@
-//! Concurrency bounds: one global semaphore and one semaphore per `scheme://host:port`.
+//! Concurrency bounds: one global semaphore and one semaphore per `scheme://host:port`, and the
+//! [`Slots`] a fetch holds of them hop by hop.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use url::Url;
 
 use super::FetchError;
@@ -73,8 +76,14 @@ impl Limits {
 
     /// Wait for a per-host slot, then for a global one (so tasks queued behind a busy host do
     /// not hold global slots).
+    #[cfg(test)]
     pub(crate) async fn acquire(&self, url: &Url) -> Result<Permits, FetchError> {
-        let key = host_key(url);
+        self.acquire_key(host_key(url)).await
+    }
+
+    /// Wait for a per-host slot of `key`'s host, then for a global one (so tasks queued behind
+    /// a busy host do not hold global slots).
+    async fn acquire_key(&self, key: String) -> Result<Permits, FetchError> {
         let sem = {
             let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(
@@ -112,6 +121,45 @@ impl Limits {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+}
+
+/// The slots one fetch holds as it goes: those of the host its current request goes to.
+///
+/// A redirect to another host releases the slots held before taking that host's (never two
+/// hosts' at once: two redirect chains crossing each other's hosts cannot deadlock), and a
+/// retry's backoff holds none.
+#[derive(Debug)]
+pub(crate) struct Slots<'l> {
+    /// The bounds.
+    limits: &'l Limits,
+    /// The host key and slots held, if any.
+    held: Option<(String, Permits)>,
+}
+
+impl<'l> Slots<'l> {
+    /// Holding nothing yet.
+    pub(crate) fn new(limits: &'l Limits) -> Slots<'l> {
+        Slots { limits, held: None }
+    }
+
+    /// Hold the slots for a request to `url`: kept if already held for its host, else the
+    /// held ones are released and `url`'s host's taken. Returns how long it waited.
+    pub(crate) async fn hold(&mut self, url: &Url) -> Result<Duration, FetchError> {
+        let key = host_key(url);
+        if self.held.as_ref().is_some_and(|(k, _)| *k == key) {
+            return Ok(Duration::ZERO);
+        }
+        self.held = None;
+        let started = Instant::now();
+        let permits = self.limits.acquire_key(key.clone()).await?;
+        self.held = Some((key, permits));
+        Ok(started.elapsed())
+    }
+
+    /// Hold nothing (during a retry's backoff).
+    pub(crate) fn release(&mut self) {
+        self.held = None;
     }
 }
 
@@ -183,6 +231,36 @@ mod tests {
             tokio::time::timeout(std::time::Duration::from_millis(20), limits.acquire(&a)).await;
         assert!(waiting.is_err());
         drop(held);
+        assert_eq!(limits.hosts_tracked(), 0);
+    }
+
+    #[tokio::test]
+    async fn slots_follow_the_host_and_are_released_for_backoff() {
+        let limits = Limits::new(10, 1).unwrap();
+        let (a, b) = (url("http://a/"), url("http://b/"));
+        let mut slots = Slots::new(&limits);
+        slots.hold(&a).await.unwrap();
+        // Same host: kept, no second slot taken (per-host is 1).
+        slots.hold(&url("http://a/other")).await.unwrap();
+        // Another host: a's slot is free again, b's is taken.
+        slots.hold(&b).await.unwrap();
+        let short = std::time::Duration::from_millis(50);
+        assert!(
+            tokio::time::timeout(short, limits.acquire(&a))
+                .await
+                .is_ok()
+        );
+        assert!(
+            tokio::time::timeout(short, limits.acquire(&b))
+                .await
+                .is_err()
+        );
+        slots.release();
+        assert!(
+            tokio::time::timeout(short, limits.acquire(&b))
+                .await
+                .is_ok()
+        );
         assert_eq!(limits.hosts_tracked(), 0);
     }
 

@@ -3,7 +3,8 @@
 //!
 //! One [`Fetcher`] serves the whole process; clone it freely (clones share clients and bounds).
 //! A fetch first waits for a per-host slot, then for a global one; the timeout and
-//! [`Response::duration`] start only once both are held.
+//! [`Response::duration`] start only once both are held. A redirect to another host swaps them
+//! for that host's (the wait does not count either), and a retry's backoff holds none.
 
 mod body;
 mod client;
@@ -15,7 +16,7 @@ mod session;
 mod tls;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
@@ -205,11 +206,12 @@ impl Fetcher {
         } else {
             &self.inner.insecure
         };
-        let _permits = self.inner.limits.acquire(url).await?;
+        let mut slots = limits::Slots::new(&self.inner.limits);
+        slots.hold(url).await?;
         let mut retries_left = target.retries;
         let mut backoff = FIRST_BACKOFF;
         loop {
-            let started = Instant::now();
+            let mut budget = Budget::new(target.timeout);
             // Boxed: the request's state is large, and thousands of fetches may be waiting for
             // their slots above; they should not each carry it until it is needed.
             let request = Box::pin(attempt(
@@ -219,22 +221,24 @@ impl Fetcher {
                 &parts,
                 within,
                 self.inner.guard,
+                &mut slots,
+                &mut budget,
                 session.as_deref_mut(),
             ));
-            let outcome = tokio::time::timeout(target.timeout, request)
-                .await
-                .unwrap_or(Err(FetchError::Timeout(target.timeout)));
-            match outcome {
+            match request.await {
                 Ok(mut response) => {
-                    response.duration = started.elapsed();
+                    response.duration = budget.spent();
                     return Ok(response);
                 }
                 Err(e) if e.is_retryable() && retries_left > 0 => {
                     tracing::debug!(target = %target.id(), error = %target.redact(&e.to_string()),
                         retries_left, "fetch attempt failed, retrying");
                     retries_left -= 1;
+                    // Nobody waits on a slot this fetch is only sleeping in.
+                    slots.release();
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
+                    slots.hold(url).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -242,7 +246,55 @@ impl Fetcher {
     }
 }
 
-/// One attempt: the request, every redirect hop, and the final body.
+/// The time one attempt may take ([`Target::timeout`]), not counting waits for the slots of
+/// the hosts it is redirected to (as the wait for the first host's slots does not count).
+struct Budget {
+    /// The target's timeout.
+    limit: Duration,
+    /// When the attempt started.
+    started: tokio::time::Instant,
+    /// When it must be done: `started + limit`, plus the waits.
+    deadline: tokio::time::Instant,
+    /// Time spent waiting for slots so far.
+    waited: Duration,
+}
+
+impl Budget {
+    fn new(limit: Duration) -> Budget {
+        let started = tokio::time::Instant::now();
+        Budget {
+            limit,
+            started,
+            deadline: started + limit,
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// `step`, unless the deadline comes first.
+    async fn run<T>(
+        &self,
+        step: impl std::future::Future<Output = Result<T, FetchError>>,
+    ) -> Result<T, FetchError> {
+        tokio::time::timeout_at(self.deadline, step)
+            .await
+            .unwrap_or(Err(FetchError::Timeout(self.limit)))
+    }
+
+    /// The attempt waited `d` for slots: that does not count.
+    fn waited(&mut self, d: Duration) {
+        self.deadline += d;
+        self.waited += d;
+    }
+
+    /// Time spent on the attempt itself, waits left out.
+    fn spent(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.waited)
+    }
+}
+
+/// One attempt: the request, every redirect hop (each under the slots of the host it goes to),
+/// and the final body, within `budget`.
+#[allow(clippy::too_many_arguments)]
 async fn attempt(
     client: &reqwest::Client,
     target: &Target,
@@ -250,6 +302,8 @@ async fn attempt(
     parts: &RequestParts,
     within: Option<Within<'_>>,
     guard: Option<guard::Guard>,
+    slots: &mut limits::Slots<'_>,
+    budget: &mut Budget,
     mut session: Option<&mut Session>,
 ) -> Result<Response, FetchError> {
     let mut parts = parts.clone();
@@ -269,10 +323,15 @@ async fn attempt(
         if let Some(body) = &parts.body {
             request = request.body(body.clone());
         }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| error::classify_send(&e, url.scheme() == "https"))?;
+        let https = url.scheme() == "https";
+        let mut response = budget
+            .run(async {
+                request
+                    .send()
+                    .await
+                    .map_err(|e| error::classify_send(&e, https))
+            })
+            .await?;
         if let Some(s) = session.as_deref_mut() {
             s.store(response.headers(), &url);
         }
@@ -298,6 +357,9 @@ async fn attempt(
                 parts.drop_credentials();
                 left_origin = true;
             }
+            // This response is done with; the next request runs under its host's slots.
+            drop(response);
+            budget.waited(slots.hold(&hop.url).await?);
             method = hop.method;
             url = hop.url;
             continue;
@@ -305,7 +367,9 @@ async fn attempt(
         let tls_not_after = tls::leaf_not_after(&response);
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = body::read_limited(&mut response, &method, target.max_body).await?;
+        let body = budget
+            .run(body::read_limited(&mut response, &method, target.max_body))
+            .await?;
         return Ok(Response {
             status,
             headers,

@@ -95,3 +95,48 @@ fn removed_target_loses_every_series() {
     assert!(!text.contains("target=\"home\""), "{text}");
     assert!(text.contains("target=\"other\""));
 }
+
+/// Issue 13 item 12: size, certificate expiry and extracted values kept the last value seen
+/// while the target erred, passing a stale value for a current one. Each is that of the last
+/// run; a run that did not measure one removes its series.
+#[test]
+fn values_a_run_did_not_measure_are_not_exposed() {
+    let m = Metrics::new();
+    let mut ok = result("home", Outcome::Success);
+    ok.extracted.insert("price".into(), 9.5);
+    m.record(&ok);
+    let text = m.encode_text();
+    for series in [
+        "dcrawl_response_size_bytes{spec=\"shop\",target=\"home\"} 1234",
+        "dcrawl_tls_cert_expiry_timestamp_seconds{spec=\"shop\",target=\"home\"} 1900000000",
+        "dcrawl_extracted_value{spec=\"shop\",target=\"home\",name=\"products_listed\"} 3",
+        "dcrawl_extracted_value{spec=\"shop\",target=\"home\",name=\"price\"} 9.5",
+    ] {
+        assert!(text.contains(series), "missing {series:?} in\n{text}");
+    }
+
+    // An error: no response, nothing measured.
+    let mut error = result("home", Outcome::Error);
+    error.status = None;
+    error.response_size = None;
+    error.tls_not_after = None;
+    error.extracted.clear();
+    m.record(&error);
+    let text = m.encode_text();
+    for gone in [
+        "dcrawl_response_size_bytes{",
+        "dcrawl_tls_cert_expiry_timestamp_seconds{",
+        "dcrawl_extracted_value{",
+    ] {
+        assert!(!text.contains(gone), "{gone} still exposed:\n{text}");
+    }
+    assert!(text.contains("dcrawl_http_status_code{spec=\"shop\",target=\"home\"} 0"));
+    assert!(text.contains("dcrawl_last_run_timestamp_seconds{spec=\"shop\",target=\"home\"} "));
+
+    // A failure that found one value of two: that one is back, the other stays away.
+    m.record(&result("home", Outcome::Failure));
+    let text = m.encode_text();
+    assert!(text.contains("name=\"products_listed\"} 3"), "{text}");
+    assert!(!text.contains("name=\"price\""), "{text}");
+    assert!(text.contains("dcrawl_response_size_bytes{spec=\"shop\",target=\"home\"} 1234"));
+}
