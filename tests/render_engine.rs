@@ -353,6 +353,42 @@ async fn a_missing_browser_is_an_error_saying_how_to_install_one() {
     shut_down_cleanly(&renderer, &root).await;
 }
 
+#[tokio::test]
+async fn a_browser_that_dies_at_start_is_reported_at_once() {
+    let root = temp_root("dies");
+    let fake = root.join("fake-chromium");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'cannot open display: nothing here' >&2\nsleep 1\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let renderer = Renderer::new(options(fake.clone(), &root));
+    let started = std::time::Instant::now();
+    let err = renderer
+        .render(RenderRequest::new(closed_port()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RenderError::Launch { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("exited before announcing DevTools"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("cannot open display: nothing here"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    std::fs::remove_file(&fake).unwrap();
+    shut_down_cleanly(&renderer, &root).await;
+}
+
 /// The environment variable that turns [`owner_of_a_browser`] into the helper.
 const OWNER_ROOT: &str = "DCRAWL_RENDER_OWNER_ROOT";
 

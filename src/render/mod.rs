@@ -279,6 +279,11 @@ impl std::fmt::Debug for Renderer {
 impl Renderer {
     /// A renderer with `options`. No browser starts until the first render; profile directories
     /// left by dcrawl processes that died are removed from [`BrowserOptions::temp_dir`].
+    ///
+    /// The first browser start makes this process a child subreaper (`PR_SET_CHILD_SUBREAPER`),
+    /// so that a killed browser's orphaned helpers are reaped here rather than left as zombies
+    /// under an init that does not reap (a container without `--init`). Orphans of any other
+    /// child this process starts would come here too; dcrawl starts none.
     pub fn new(options: BrowserOptions) -> Self {
         process::sweep_stale_profiles(&options.temp_dir);
         let slots = options.concurrency.max(1);

@@ -38,6 +38,8 @@ const WATCHDOG: &str = "\"$@\" </dev/null >/dev/null &\nread -r _\nkill -KILL 0\
 
 /// Chromium's flags. The background-networking ones keep it from phoning home, which a closed
 /// network refuses and which a monitoring probe should not do anyway.
+/// `--no-sandbox`: dcrawl often runs as root in a container, where Chromium's sandbox cannot
+/// start; the pages are the operator's own sites.
 const FLAGS: &[&str] = &[
     "--headless",
     "--no-sandbox",
@@ -229,7 +231,8 @@ impl BrowserProcess {
         };
         let announced = match stderr {
             Some(stderr) => {
-                tokio::time::timeout(within, announcement(stderr, Arc::clone(&process.tail))).await
+                let announced = announcement(stderr, Arc::clone(&process.tail));
+                tokio::time::timeout(within, until_exit(pgid, announced)).await
             }
             None => Ok(None),
         };
@@ -311,6 +314,27 @@ async fn remove_profile(profile: &Path) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `announced` unless the browser of group `pgid` exits first (then `None`): the watchdog
+/// keeps stderr open, so a browser that dies at start would otherwise be noticed only at the
+/// launch timeout. Exited means seen running once and no live process but the watchdog now.
+async fn until_exit(pgid: i32, announced: impl Future<Output = Option<String>>) -> Option<String> {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut seen_running = false;
+    tokio::pin!(announced);
+    loop {
+        tokio::select! {
+            url = &mut announced => return url,
+            _ = tick.tick() => {
+                let running = group::browser_processes(&group::members(&[pgid])) > 0;
+                if seen_running && !running {
+                    return None;
+                }
+                seen_running |= running;
+            }
+        }
     }
 }
 
