@@ -13,6 +13,7 @@ use regex::Regex;
 use serde_json::Value;
 use url::Url;
 
+pub use crate::result::Severity;
 pub use crate::spec::schedule::Schedule;
 
 pub mod flow;
@@ -182,10 +183,14 @@ pub struct Expect {
     pub status: Vec<StatusPattern>,
     /// Total time to the full body.
     pub max_duration: Option<Duration>,
+    /// How much a too slow response counts (`max_duration: {limit, severity}`).
+    pub max_duration_severity: Severity,
     /// Header name (lower-case) -> check.
     pub headers: Vec<HeaderCheck>,
     /// Checks on the body as text.
     pub body: Vec<Check>,
+    /// Checks on the body as text whose failure is only a warning (`severity: warning`).
+    pub body_warnings: Vec<Check>,
     /// TLS certificate validity.
     pub tls: Option<TlsExpect>,
     /// CSS selector assertions.
@@ -229,6 +234,8 @@ pub struct HeaderCheck {
     pub name: String,
     /// The check on the header's value (several values are joined with ", ").
     pub check: Check,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// `tls: {min_days_valid: N}`.
@@ -236,6 +243,8 @@ pub struct HeaderCheck {
 pub struct TlsExpect {
     /// The leaf certificate must stay valid at least this many days from now.
     pub min_days_valid: u32,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// `all` (default) or `any`: how many matches must pass the checks.
@@ -405,6 +414,8 @@ pub struct HtmlAssertion {
     pub attrs: Vec<(String, Check)>,
     /// All or any match must pass `text`/`attrs`.
     pub mode: MatchMode,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// One `json:` assertion.
@@ -420,6 +431,8 @@ pub struct JsonAssertion {
     pub value: Option<Check>,
     /// All or any match must pass `value`.
     pub mode: MatchMode,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// One `extract:` entry.

@@ -178,7 +178,7 @@ impl AlertEngine {
                     Transition::Repeat => template(AlertStatus::Firing, channel, true),
                     Transition::Resolve => template(AlertStatus::Resolved, channel, false),
                 };
-                queue.push(n);
+                queue.push(of_streak(n, r.severity, &before, &after));
             }
         }
         self.track_alertmanager(&config, &routes, &after, &queue, &template);
@@ -409,6 +409,27 @@ impl AlertEngine {
             }
         }
     }
+}
+
+/// A notification of a `severity: warning` route tells of the streak that route counts (runs
+/// that were not a success), not of the failing streak.
+fn of_streak(
+    mut n: Notification,
+    severity: super::Severity,
+    before: &TargetAlert,
+    after: &TargetAlert,
+) -> Notification {
+    if severity == super::Severity::Warning {
+        let ((was, was_since), (now, now_since)) =
+            (before.streak(severity), after.streak(severity));
+        n.since = was_since.or(now_since).unwrap_or(n.since);
+        n.consecutive_failures = if n.status == AlertStatus::Resolved {
+            was
+        } else {
+            now
+        };
+    }
+    n
 }
 
 /// The failures listed in a notification: at most [`MAX_FAILURES_LISTED`], then a count.

@@ -9,13 +9,16 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Route;
+use super::{Route, Severity};
 use crate::result::Outcome;
 
-/// A route's identity across reloads: its position and channels. A route whose definition
-/// changes starts from `ok`.
+/// A route's identity across reloads: its position, channels and severity. A route whose
+/// definition changes starts from `ok`.
 pub fn route_key(index: usize, route: &Route) -> String {
-    format!("{index}:{}", route.channels.join(","))
+    match route.severity {
+        Severity::Failure => format!("{index}:{}", route.channels.join(",")),
+        Severity::Warning => format!("{index}:{}:warning", route.channels.join(",")),
+    }
 }
 
 /// Where one route stands for one target.
@@ -34,6 +37,13 @@ pub struct TargetAlert {
     pub consecutive_failures: u32,
     /// Start of the current failing streak.
     pub failing_since: Option<DateTime<Utc>>,
+    /// Runs in a row that were not a success (warning, failure or error), for routes with
+    /// `severity: warning`.
+    #[serde(default)]
+    pub consecutive_warnings: u32,
+    /// Start of the current streak of runs that were not a success.
+    #[serde(default)]
+    pub warning_since: Option<DateTime<Utc>>,
     /// State per route key.
     pub routes: BTreeMap<String, RouteState>,
 }
@@ -83,9 +93,22 @@ impl TargetAlert {
     ) -> Vec<(String, Transition)> {
         self.routes
             .retain(|key, _| routes.iter().any(|(k, _)| k == key));
+        streak(
+            outcome.is_failing(),
+            at,
+            &mut self.consecutive_failures,
+            &mut self.failing_since,
+        );
+        streak(
+            outcome != Outcome::Success,
+            at,
+            &mut self.consecutive_warnings,
+            &mut self.warning_since,
+        );
         let mut out = Vec::new();
-        if outcome == Outcome::Success {
-            for (key, route) in routes {
+        for (key, route) in routes {
+            let (count, _) = self.streak(route.severity);
+            if count == 0 {
                 if let Some(state) = self.routes.get_mut(key)
                     && state.firing
                 {
@@ -95,19 +118,11 @@ impl TargetAlert {
                         out.push((key.clone(), Transition::Resolve));
                     }
                 }
+                continue;
             }
-            self.consecutive_failures = 0;
-            self.failing_since = None;
-            return out;
-        }
-        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        if self.failing_since.is_none() {
-            self.failing_since = Some(at);
-        }
-        for (key, route) in routes {
             let state = self.routes.entry(key.clone()).or_default();
             if !state.firing {
-                if self.consecutive_failures >= route.after {
+                if count >= route.after {
                     state.firing = true;
                     state.last_notified = Some(at);
                     out.push((key.clone(), Transition::Fire));
@@ -122,6 +137,14 @@ impl TargetAlert {
         out
     }
 
+    /// The current streak that routes of `severity` count: runs in a row and since when.
+    pub fn streak(&self, severity: Severity) -> (u32, Option<DateTime<Utc>>) {
+        match severity {
+            Severity::Failure => (self.consecutive_failures, self.failing_since),
+            Severity::Warning => (self.consecutive_warnings, self.warning_since),
+        }
+    }
+
     /// What the status page shows.
     pub fn shown(&self) -> Shown {
         if self.routes.values().any(|r| r.firing) {
@@ -131,6 +154,17 @@ impl TargetAlert {
         } else {
             Shown::Ok
         }
+    }
+}
+
+/// Extend a streak with a run that counts against it (`bad`), or end it.
+fn streak(bad: bool, at: DateTime<Utc>, count: &mut u32, since: &mut Option<DateTime<Utc>>) {
+    if bad {
+        *count = count.saturating_add(1);
+        since.get_or_insert(at);
+    } else {
+        *count = 0;
+        *since = None;
     }
 }
 
@@ -146,6 +180,7 @@ mod tests {
             after,
             repeat: repeat.map(Duration::from_secs),
             resolved,
+            severity: Severity::Failure,
         }
     }
 
@@ -285,6 +320,50 @@ mod tests {
             }
         }
         assert_eq!((fired, resolved), (3, 3));
+    }
+
+    #[test]
+    fn warning_routes_count_warnings_and_failure_routes_do_not() {
+        let fail = route(1, None, true);
+        let warn = Route {
+            channels: vec!["w".into()],
+            severity: Severity::Warning,
+            ..route(1, None, true)
+        };
+        let routes = [(route_key(0, &fail), &fail), (route_key(1, &warn), &warn)];
+        assert_ne!(
+            routes[0].0,
+            route_key(
+                0,
+                &Route {
+                    severity: Severity::Warning,
+                    ..fail.clone()
+                }
+            )
+        );
+        let mut a = TargetAlert::default();
+        assert_eq!(
+            a.observe(Outcome::Warning, t(0), &routes),
+            vec![(routes[1].0.clone(), Transition::Fire)]
+        );
+        assert_eq!(a.shown(), Shown::Firing);
+        assert_eq!((a.consecutive_failures, a.consecutive_warnings), (0, 1));
+        // Worse: the failure route fires; the warning route keeps firing, silently.
+        assert_eq!(
+            a.observe(Outcome::Failure, t(60), &routes),
+            vec![(routes[0].0.clone(), Transition::Fire)]
+        );
+        assert_eq!(a.streak(Severity::Warning), (2, Some(t(0))));
+        // Back to a warning: the failure route resolves, the warning route still fires.
+        assert_eq!(
+            a.observe(Outcome::Warning, t(120), &routes),
+            vec![(routes[0].0.clone(), Transition::Resolve)]
+        );
+        assert_eq!(
+            a.observe(Outcome::Success, t(180), &routes),
+            vec![(routes[1].0.clone(), Transition::Resolve)]
+        );
+        assert_eq!(a.shown(), Shown::Ok);
     }
 
     #[test]

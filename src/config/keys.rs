@@ -36,6 +36,8 @@ pub enum Kind {
     Number,
     /// A duration such as `10s` or `1m30s`.
     Duration,
+    /// A duration, or a map with the table's keys (`max_duration: {limit, severity}`).
+    DurationOr(&'static Table),
     /// A size such as `10MiB`, or a whole number of bytes.
     Size,
     /// `@every DURATION`, `@hourly`, ... or a 5- or 6-field cron expression.

@@ -1,12 +1,16 @@
 //! The key tables of the spec format, in one place (the machinery is [`crate::config::keys`]).
 
-use crate::config::keys::{Kind, Table, at_least, key, req};
+use crate::config::keys::{KeyDoc, Kind, Table, at_least, key, req};
 use crate::config::walk::{EXTRACT_NAME, IDENTIFIER, SPEC_NAME};
 
 /// An extract item with two sources.
 const ONE_SOURCE: &str = "`{a}` and `{b}` are exclusive: an extract item has exactly one source";
 /// A key that only means something next to another.
 const ONLY_WITH: &str = "`{a}` only applies with `{b}`";
+
+/// `severity:` of an assertion.
+#[rustfmt::skip]
+const SEVERITY: KeyDoc = key("severity", "`failure` or `warning`", "`failure`", "`warning`: a failure of this assertion makes the run a `warning` (a fourth result, not `failure`), which routes with `severity: warning` hear about and `dcrawl check` prints as `WARN` without failing.").of(Kind::Choice(&["failure", "warning"]));
 
 /// The top level of a spec file.
 #[rustfmt::skip]
@@ -134,10 +138,10 @@ pub static CRAWL: Table = Table {
 pub static EXPECT: Table = Table {
     name: "expect",
     title: "`expect`",
-    intro: "Every assertion must hold. Each failed one is reported with a stable id: `status`, `max_duration`, `headers.NAME`, `body`, `tls`, `html[INDEX]` or its `name`, `json[INDEX]` or its `name`.",
+    intro: "Every assertion must hold. Each failed one is reported with a stable id: `status`, `max_duration`, `headers.NAME`, `body`, `tls`, `html[INDEX]` or its `name`, `json[INDEX]` or its `name`. Every assertion but `status` may say `severity: warning` (html and json items, `tls` and the `{limit, severity}` form of `max_duration` as a key, header and body checks inside the check): its failure then makes the run a `warning` instead of a `failure`. A wrong status is always a failure.",
     keys: &[
         key("status", "status, or a list of them", "`2xx`", "Accepted statuses: an integer 100..=599 or a class `1xx`..`5xx`, e.g. `[200, 204, \"3xx\"]`.").of(Kind::Statuses),
-        key("max_duration", "duration", "", "Total time to the full body.").of(Kind::Duration),
+        key("max_duration", "duration, or `{limit, severity}`", "", "Total time to the full body; `{limit: 800ms, severity: warning}` makes a slower response a warning.").of(Kind::DurationOr(&LIMIT)),
         key("headers", "map of header name to check", "", "Response header (case-insensitive) -> check on its value; `{exists: false}` for absence.").of(Kind::HeaderChecks(&CHECK)),
         key("body", "check, or a list of checks", "", "Checks on the body as text.").of(Kind::Checks(&CHECK)),
         key("tls", "map (see `tls`)", "", "https only: certificate validity.").of(Kind::Map(&TLS)),
@@ -152,7 +156,22 @@ pub static TLS: Table = Table {
     name: "tls",
     title: "`tls`",
     intro: "Certificate checks (https targets only).",
-    keys: &[req("min_days_valid", "integer >= 0", "The leaf certificate must stay valid at least this many days from now.").of(Kind::Int { min: 0, max: u32::MAX as u64 })],
+    keys: &[
+        req("min_days_valid", "integer >= 0", "The leaf certificate must stay valid at least this many days from now.").of(Kind::Int { min: 0, max: u32::MAX as u64 }),
+        SEVERITY,
+    ],
+};
+
+/// `expect.max_duration` as a map.
+#[rustfmt::skip]
+pub static LIMIT: Table = Table {
+    name: "max_duration",
+    title: "`max_duration` as a map",
+    intro: "`max_duration: 800ms` is short for `max_duration: {limit: 800ms}`; the map form can make a slow response a warning.",
+    keys: &[
+        req("limit", "duration", "Total time to the full body.").of(Kind::Duration),
+        SEVERITY,
+    ],
 };
 
 /// One entry of `expect.html`.
@@ -168,6 +187,7 @@ pub static HTML: Table = Table {
         key("attr", "map of attribute name to check", "", "Checks on attribute values; a scalar means equals.").of(Kind::AttrChecks(&CHECK)),
         key("match", "`all` or `any`", "`all`", "`all`: every match must pass `text`/`attr`; `any`: at least one.").of(Kind::Choice(&["all", "any"])),
         key("name", "string", "`html[INDEX]`", "Id used in failures and metrics.").of(Kind::Text),
+        SEVERITY,
     ],
 };
 
@@ -183,6 +203,7 @@ pub static JSON: Table = Table {
         key("count", "integer or `{min, max}`", "at least one match", "Required number of matches; `0` means the path must match nothing.").of(Kind::Count(&RANGE)),
         key("match", "`all` or `any`", "`all`", "`all`: every match must pass `value`; `any`: at least one.").of(Kind::Choice(&["all", "any"])),
         key("name", "string", "`json[INDEX]`", "Id used in failures and metrics.").of(Kind::Text),
+        SEVERITY,
     ],
 };
 
@@ -224,6 +245,7 @@ pub static CHECK: Table = Table {
         key("length", "integer or `{min, max}`", "", "Length: string characters, array items or object keys.").of(Kind::Count(&RANGE)),
         key("empty", "boolean", "", "Empty (`true`) or not empty (`false`).").of(Kind::Bool),
         key("exists", "boolean", "", "Present (`true`) or absent (`false`).").of(Kind::Bool),
+        key("severity", "`failure` or `warning`", "`failure`", "Not an operation: in a check of `headers` or `body` only, `warning` makes its failure a warning (an html or json item says `severity` itself).").of(Kind::Choice(&["failure", "warning"])),
     ],
 };
 
@@ -240,9 +262,9 @@ pub static RANGE: Table = Table {
 };
 
 /// Every table, in reference order.
-pub static ALL: [&Table; 13] = [
-    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &EXPECT, &TLS, &HTML, &JSON, &EXTRACT,
-    &CHECK, &RANGE,
+pub static ALL: [&Table; 14] = [
+    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &EXPECT, &LIMIT, &TLS, &HTML, &JSON,
+    &EXTRACT, &CHECK, &RANGE,
 ];
 
 #[cfg(test)]
