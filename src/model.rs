@@ -95,6 +95,8 @@ pub struct Target {
     pub crawl: Option<Arc<Crawl>>,
     /// `steps:` (with `vars:`): makes this a multi-step flow; `url` is then its first step's.
     pub flow: Option<Arc<flow::Flow>>,
+    /// `depends_on:` (spec, target) of the targets whose failure keeps this one's alerts quiet.
+    pub depends_on: Vec<(String, String)>,
 }
 
 impl Target {
@@ -119,6 +121,7 @@ impl Target {
             secrets: Arc::from(Vec::new()),
             crawl: None,
             flow: None,
+            depends_on: Vec::new(),
         }
     }
 

@@ -407,6 +407,18 @@ impl Generator {
                 "minItems": 1,
                 "uniqueItems": true,
             }),
+            Kind::TargetRefs => {
+                let shown = SPEC_NAME
+                    .shown
+                    .trim_start_matches('^')
+                    .trim_end_matches('$');
+                let item = matching(
+                    &["string"],
+                    &format!("^{shown}/{shown}$|{INTERP}"),
+                    "expected spec/target, e.g. shop/home",
+                );
+                json_schema!({"type": "array", "items": item, "uniqueItems": true})
+            }
             Kind::Users => json_schema!({
                 "type": "object",
                 "propertyNames": matching(

@@ -3,8 +3,10 @@
 //! `FILE:LINE:COLUMN`, all at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::PathBuf;
+
 use dcrawl::model::Severity;
-use dcrawl::spec::{Source, load_sources};
+use dcrawl::spec::{Source, load_paths, load_sources};
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -74,5 +76,51 @@ fn severity_mistakes_are_positioned() {
             "e.yaml:12:21: invalid severity \"critical\" (allowed: failure, warning)",
             "e.yaml:13:48: `severity` belongs to the whole html or json item, not to one of its checks: move it up to the item",
         ]
+    );
+}
+
+/// The errors of the spec files under `path`, as printed.
+fn invalid_specs(path: &str) -> String {
+    match load_paths(&[PathBuf::from(path)], &no_env) {
+        Ok(_) => panic!("{path} should be rejected"),
+        Err(d) => d.to_string(),
+    }
+}
+
+/// Unknown targets and specs, a target naming itself, a malformed item, one named twice, not a
+/// list, and a cycle through two files (reported once, where it closes); a target with errors
+/// of its own (`core/bad`) is still a known one.
+#[test]
+fn depends_on_mistakes_across_files() {
+    insta::assert_snapshot!(
+        "depends_on",
+        invalid_specs("tests/fixtures/specs/invalid/depends_on")
+    );
+}
+
+#[test]
+fn depends_on_compiles_across_files() {
+    let core = "name: core\ntargets:\n  - name: db\n    url: http://127.0.0.1/\n";
+    let shop = "name: shop\ntargets:\n  - name: home\n    url: http://127.0.0.1/\n    depends_on: [core/db]\n  - name: api\n    url: http://127.0.0.1/\n    depends_on: [shop/home, core/db]\n";
+    let sources = [("core.yaml", core), ("shop.yaml", shop)].map(|(name, text)| Source {
+        name: name.into(),
+        text: text.into(),
+    });
+    let config = load_sources(&sources, &no_env).unwrap_or_else(|d| panic!("{d}"));
+    let api = config.targets().find(|t| t.name == "api").unwrap();
+    assert_eq!(
+        api.depends_on,
+        [
+            ("shop".to_string(), "home".to_string()),
+            ("core".to_string(), "db".to_string())
+        ]
+    );
+    assert!(
+        config
+            .targets()
+            .find(|t| t.name == "db")
+            .unwrap()
+            .depends_on
+            .is_empty()
     );
 }

@@ -15,7 +15,7 @@ use tokio::sync::{Notify, watch};
 
 use super::channels::Deliverer;
 use super::notification::{AlertStatus, Notification};
-use super::state::{Shown, TargetAlert, Transition, route_key};
+use super::state::{Quiet, Shown, TargetAlert, Transition, route_key};
 use super::store::{OutboxRow, Store, StoreError};
 use super::{AlertConfig, ChannelKind};
 use crate::metrics::Metrics;
@@ -127,7 +127,12 @@ impl AlertEngine {
 
     /// Take a finished check into account: update the target's alert state, queue the
     /// notifications its transitions cause. Returns the state to display.
-    pub async fn observe(&self, labels: &BTreeMap<String, String>, result: &CheckResult) -> Shown {
+    pub async fn observe(
+        &self,
+        labels: &BTreeMap<String, String>,
+        result: &CheckResult,
+        quiet: Quiet,
+    ) -> Shown {
         let config = self.config();
         let now = Utc::now();
         let routes: Vec<(String, &super::Route)> = config
@@ -142,7 +147,7 @@ impl AlertEngine {
             let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
             let state = states.entry(key.clone()).or_default();
             let before = state.clone();
-            let transitions = state.observe(result.outcome, now, &routes);
+            let transitions = state.observe(result.outcome, now, &routes, quiet);
             (before, state.clone(), transitions)
         };
         let shown = after.shown();

@@ -70,6 +70,8 @@ pub enum Kind {
     Recipients,
     /// A non-empty list of names, each given once.
     Names,
+    /// A list of `spec/target` references, each given once.
+    TargetRefs,
     /// A map of user name (non-empty, without `:`) to text (a password hash).
     Users,
     /// One string, or a list of scalars read as text (tokens).

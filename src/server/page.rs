@@ -57,6 +57,8 @@ struct TargetView {
     steps: Vec<StepView>,
     extracted: String,
     alert: Option<String>,
+    /// `blocked by spec/target` while a failing dependency keeps its alerts quiet.
+    quiet: Vec<String>,
     history: Vec<HistoryMark>,
 }
 
@@ -175,6 +177,11 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
             })
             .unwrap_or_default(),
         alert: s.alert.clone(),
+        quiet: s
+            .blocked_by
+            .iter()
+            .map(|b| format!("blocked by {b}"))
+            .collect(),
         history: s
             .history
             .iter()

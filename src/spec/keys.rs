@@ -70,6 +70,7 @@ pub static TARGET: Table = Table {
         key("expect_each", "map (see `expect`)", "status 2xx", "With `crawl`: what must hold of every page found (the seed is checked with `expect`).").of(Kind::Map(&EXPECT)).needs("crawl").because("`{a}` needs `{b}`: it applies to the pages a crawl finds"),
         key("steps", "list (see `step`)", "", "Makes this a multi-step flow: requests run in order in one run with one cookie jar; `timeout` is then the whole flow's. Not together with `url`, `crawl`, `method`, `body`, `json` or `extract`.").of(Kind::NonEmptyList(&STEP)).one_of().because("`{a}` and `{b}` are exclusive: a flow's requests are its steps"),
         key("vars", "map of name to string", "", "With `steps`: run-scoped variables, used as `{{name}}`.").of(Kind::Labels).needs("steps").because("`{a}` needs `{b}`: variables are used by a flow's steps"),
+        key("depends_on", "list of `spec/target`", "", "Targets (of any spec file) this one needs, e.g. `[core/db]`: while one of them fails (its last result is `failure` or `error`), this target's alerts do not fire and it is shown as \"blocked by spec/target\"; an alert that fires still resolves. No target may depend on itself, on an unknown target or in a cycle.").of(Kind::TargetRefs),
     ],
 };
 
