@@ -117,7 +117,7 @@ impl Metrics {
         let r = &mut registry;
         r.register(
             "dcrawl_check_success",
-            "1 if the target's last check succeeded, else 0",
+            "1 if the target's last check passed (success or warning), else 0",
             m.check_success.clone(),
         );
         r.register(
@@ -127,7 +127,7 @@ impl Metrics {
         );
         r.register(
             "dcrawl_checks",
-            "Check runs by result (success, failure, error)",
+            "Check runs by result (success, warning, failure, error)",
             m.checks.clone(),
         );
         r.register(
@@ -256,7 +256,8 @@ impl Metrics {
             spec: r.spec.clone(),
             target: r.target.clone(),
         };
-        let success = r.outcome == crate::result::Outcome::Success;
+        // A warning is not a failure: the check passed, with warnings.
+        let success = !r.outcome.is_failing();
         self.check_success.get_or_create(&t).set(i64::from(success));
         self.check_duration
             .get_or_create(&t)
@@ -339,7 +340,7 @@ impl Metrics {
                 target: r.target.clone(),
                 step: step.name.clone(),
             };
-            let passed = step.outcome == Some(crate::result::Outcome::Success);
+            let passed = step.outcome.is_some_and(|o| !o.is_failing());
             self.step_success
                 .get_or_create(&labels)
                 .set(i64::from(passed));

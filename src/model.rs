@@ -13,6 +13,7 @@ use regex::Regex;
 use serde_json::Value;
 use url::Url;
 
+pub use crate::result::Severity;
 pub use crate::spec::schedule::Schedule;
 
 mod debug;
@@ -100,6 +101,8 @@ pub struct Target {
     pub flow: Option<Arc<flow::Flow>>,
     /// `render:`: fetch and run the page in a headless browser, assert on the rendered DOM.
     pub render: Option<Arc<render::Render>>,
+    /// `depends_on:` (spec, target) of the targets whose failure keeps this one's alerts quiet.
+    pub depends_on: Vec<(String, String)>,
 }
 
 impl Target {
@@ -125,6 +128,7 @@ impl Target {
             crawl: None,
             flow: None,
             render: None,
+            depends_on: Vec::new(),
         }
     }
 
@@ -189,10 +193,14 @@ pub struct Expect {
     pub status: Vec<StatusPattern>,
     /// Total time to the full body.
     pub max_duration: Option<Duration>,
+    /// How much a too slow response counts (`max_duration: {limit, severity}`).
+    pub max_duration_severity: Severity,
     /// Header name (lower-case) -> check.
     pub headers: Vec<HeaderCheck>,
     /// Checks on the body as text.
     pub body: Vec<Check>,
+    /// Checks on the body as text whose failure is only a warning (`severity: warning`).
+    pub body_warnings: Vec<Check>,
     /// TLS certificate validity.
     pub tls: Option<TlsExpect>,
     /// CSS selector assertions.
@@ -240,6 +248,8 @@ pub struct HeaderCheck {
     pub name: String,
     /// The check on the header's value (several values are joined with ", ").
     pub check: Check,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// `tls: {min_days_valid: N}`.
@@ -247,6 +257,8 @@ pub struct HeaderCheck {
 pub struct TlsExpect {
     /// The leaf certificate must stay valid at least this many days from now.
     pub min_days_valid: u32,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// `all` (default) or `any`: how many matches must pass the checks.
@@ -416,6 +428,8 @@ pub struct HtmlAssertion {
     pub attrs: Vec<(String, Check)>,
     /// All or any match must pass `text`/`attrs`.
     pub mode: MatchMode,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// One `json:` assertion.
@@ -431,6 +445,8 @@ pub struct JsonAssertion {
     pub value: Option<Check>,
     /// All or any match must pass `value`.
     pub mode: MatchMode,
+    /// How much a failure counts.
+    pub severity: Severity,
 }
 
 /// One `extract:` entry.

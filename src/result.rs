@@ -8,12 +8,15 @@ use serde::Serialize;
 use crate::model::Target;
 use crate::page::Checked;
 
-/// `success`, `failure` or `error`, as the contract defines them.
+/// `success`, `warning`, `failure` or `error`, as the contract defines them; ordered from best
+/// to worst, so that the worst of several is their `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// Every assertion held.
     Success,
+    /// A response came and only assertions of `severity: warning` failed.
+    Warning,
     /// A response came but an assertion failed.
     Failure,
     /// No usable response.
@@ -22,14 +25,17 @@ pub enum Outcome {
 
 impl Outcome {
     /// The verdict on a response: `error` when it was unusable, else `failure` when an
-    /// assertion failed, else `success`. Every kind of check decides by this one rule.
+    /// assertion failed, else `warning` when only `severity: warning` assertions failed, else
+    /// `success`. Every kind of check decides by this one rule.
     pub fn judge(unusable: bool, failures: &[Failure]) -> Outcome {
         if unusable {
             Outcome::Error
+        } else if failures.iter().any(|f| f.severity == Severity::Failure) {
+            Outcome::Failure
         } else if failures.is_empty() {
             Outcome::Success
         } else {
-            Outcome::Failure
+            Outcome::Warning
         }
     }
 
@@ -37,8 +43,41 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
+            Outcome::Warning => "warning",
             Outcome::Failure => "failure",
             Outcome::Error => "error",
+        }
+    }
+
+    /// `failure` or `error`: the run failed (a warning did not).
+    pub fn is_failing(self) -> bool {
+        matches!(self, Outcome::Failure | Outcome::Error)
+    }
+}
+
+/// How much a failed assertion counts: `failure` (the default) fails the run, `warning` only
+/// makes it a `warning` (`severity: warning` in the spec).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Fails the run.
+    #[default]
+    Failure,
+    /// Makes the run a warning.
+    Warning,
+}
+
+impl Severity {
+    /// Is this the default (`failure`)? Failures of the default severity are shown without it.
+    pub fn is_failure(&self) -> bool {
+        *self == Severity::Failure
+    }
+
+    /// `failure` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Failure => "failure",
+            Severity::Warning => "warning",
         }
     }
 }
@@ -50,28 +89,52 @@ pub struct Failure {
     pub assertion: String,
     /// What was expected and what was found.
     pub message: String,
+    /// `warning` for an assertion of `severity: warning` (shown only then, as
+    /// `"severity": "warning"`).
+    #[serde(default, skip_serializing_if = "Severity::is_failure")]
+    pub severity: Severity,
 }
 
 impl Failure {
-    /// Build a failure.
+    /// Build a failure (of the default severity).
     pub fn new(assertion: impl Into<String>, message: impl Into<String>) -> Self {
         Failure {
             assertion: assertion.into(),
             message: message.into(),
+            severity: Severity::Failure,
         }
+    }
+
+    /// The same failure with `severity`.
+    pub fn with_severity(self, severity: Severity) -> Failure {
+        Failure { severity, ..self }
+    }
+
+    /// Is it only a warning?
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 
     /// The failure with every secret in its message replaced by `***`.
     pub fn redacted(self, secrets: &[String]) -> Failure {
         Failure {
             message: crate::model::redact(&self.message, secrets),
-            assertion: self.assertion,
+            ..self
         }
     }
 
     /// One line for people: `ASSERTION: MESSAGE`, without repeating the id when the message
-    /// already starts with it (`html[0] "ul > li": expected count >= 10, found 3`).
+    /// already starts with it (`html[0] "ul > li": expected count >= 10, found 3`); a warning
+    /// starts with `warning: `.
     pub fn line(&self) -> String {
+        match self.severity {
+            Severity::Failure => self.text(),
+            Severity::Warning => format!("warning: {}", self.text()),
+        }
+    }
+
+    /// [`Failure::line`] without the `warning: ` mark.
+    pub fn text(&self) -> String {
         if self.message.starts_with(&self.assertion) {
             self.message.clone()
         } else {
@@ -305,7 +368,7 @@ impl StepResult {
         }
     }
 
-    /// `success`, `failure`, `error` or `skipped`.
+    /// `success`, `warning`, `failure`, `error` or `skipped`.
     pub fn result_str(&self) -> &'static str {
         self.outcome.map_or("skipped", Outcome::as_str)
     }
@@ -321,5 +384,53 @@ impl StepResult {
         for f in &mut self.failures {
             f.message = crate::redact::redact(&f.message, secrets);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_beats_warning_and_error_beats_both() {
+        let warn = Failure::new("max_duration", "slow").with_severity(Severity::Warning);
+        let fail = Failure::new("status", "expected 2xx, found 500");
+        assert_eq!(Outcome::judge(false, &[]), Outcome::Success);
+        assert_eq!(
+            Outcome::judge(false, std::slice::from_ref(&warn)),
+            Outcome::Warning
+        );
+        assert_eq!(
+            Outcome::judge(false, &[warn.clone(), fail.clone()]),
+            Outcome::Failure
+        );
+        assert_eq!(Outcome::judge(true, &[warn.clone(), fail]), Outcome::Error);
+        assert_eq!(
+            Outcome::judge(true, std::slice::from_ref(&warn)),
+            Outcome::Error
+        );
+        // The worst of several is their max.
+        assert!(Outcome::Success < Outcome::Warning && Outcome::Warning < Outcome::Failure);
+        assert!(Outcome::Failure < Outcome::Error);
+        assert!(!Outcome::Warning.is_failing() && Outcome::Failure.is_failing());
+        assert_eq!(warn.line(), "warning: max_duration: slow");
+        assert_eq!(warn.text(), "max_duration: slow");
+    }
+
+    #[test]
+    fn only_warnings_say_their_severity_in_json() {
+        let fail = Failure::new("status", "m");
+        assert_eq!(
+            serde_json::to_value(&fail).unwrap(),
+            serde_json::json!({"assertion": "status", "message": "m"})
+        );
+        let warn = fail.with_severity(Severity::Warning);
+        assert_eq!(
+            serde_json::to_value(&warn).unwrap(),
+            serde_json::json!({"assertion": "status", "message": "m", "severity": "warning"})
+        );
+        // Stored notifications from before severities existed still read back.
+        let old: Failure = serde_json::from_str(r#"{"assertion":"a","message":"b"}"#).unwrap();
+        assert_eq!(old.severity, Severity::Failure);
     }
 }

@@ -326,6 +326,10 @@ impl Generator {
                 &duration_text(),
                 "expected a duration such as 250ms, 10s, 1m30s, 2h or 7d",
             ),
+            Kind::DurationOr(t) => {
+                let map = self.reference(t, Self::object);
+                json_schema!({"anyOf": [self.kind(Kind::Duration), map]})
+            }
             Kind::Size => {
                 let message = "expected a size such as 512KiB, 10MiB or 1GB, or a number of bytes";
                 let mut s = matching(&["integer", "string"], SIZE_TEXT, message);
@@ -403,6 +407,18 @@ impl Generator {
                 "minItems": 1,
                 "uniqueItems": true,
             }),
+            Kind::TargetRefs => {
+                let shown = SPEC_NAME
+                    .shown
+                    .trim_start_matches('^')
+                    .trim_end_matches('$');
+                let item = matching(
+                    &["string"],
+                    &format!("^{shown}/{shown}$|{INTERP}"),
+                    "expected spec/target, e.g. shop/home",
+                );
+                json_schema!({"type": "array", "items": item, "uniqueItems": true})
+            }
             Kind::Users => json_schema!({
                 "type": "object",
                 "propertyNames": matching(

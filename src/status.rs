@@ -45,6 +45,8 @@ pub struct TargetState {
     pub alert: Option<String>,
     /// The URL path of its latest screenshot (rendered targets that kept one).
     pub screenshot: Option<String>,
+    /// `spec/target` of a failing dependency that keeps this failing target's alerts quiet.
+    pub blocked_by: Option<String>,
 }
 
 /// A spec's labels and its targets' states, for display.
@@ -86,6 +88,7 @@ impl StatusStore {
                 next_run: None,
                 alert: None,
                 screenshot: None,
+                blocked_by: None,
             });
             state.url = t.redact(t.url.as_str());
             state.schedule = t.schedule.to_string();
@@ -145,6 +148,29 @@ impl StatusStore {
         let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
         if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
             state.screenshot = Some(path);
+        }
+    }
+
+    /// The outcome of a target's last run, if it ran (and is one of this process's).
+    pub fn last_outcome(&self, spec: &str, target: &str) -> Option<Outcome> {
+        let targets = self.targets.read().unwrap_or_else(|p| p.into_inner());
+        let state = targets.get(&(spec.to_string(), target.to_string()))?;
+        state.last.as_ref().map(|r| r.outcome)
+    }
+
+    /// The first of `deps` whose last run failed (`failure` or `error`), as `spec/target`.
+    /// A dependency this process does not check (another shard's) never blocks.
+    pub fn failing_dependency(&self, deps: &[(String, String)]) -> Option<String> {
+        deps.iter()
+            .find(|(s, t)| self.last_outcome(s, t).is_some_and(Outcome::is_failing))
+            .map(|(s, t)| format!("{s}/{t}"))
+    }
+
+    /// Set which failing dependency keeps a target's alerts quiet (`None`: none).
+    pub fn set_blocked_by(&self, spec: &str, target: &str, blocked_by: Option<String>) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
+            state.blocked_by = blocked_by;
         }
     }
 

@@ -68,6 +68,7 @@ fn route(target: &str, channel: &str) -> Route {
         after: 1,
         repeat: None,
         resolved: true,
+        severity: Default::default(),
     }
 }
 
@@ -165,7 +166,9 @@ async fn a_hanging_alertmanager_delays_no_other_delivery_nor_shutdown() {
     let first = engine(Arc::clone(&store));
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(Arc::clone(&first).run(stop_rx));
-    first.observe(&labels, &failed("a")).await;
+    first
+        .observe(&labels, &failed("a"), Default::default())
+        .await;
     assert!(eventually(|| am.requests.load(Ordering::SeqCst) >= 1).await);
     let _ = stop.send(true);
     task.await.unwrap();
@@ -175,7 +178,9 @@ async fn a_hanging_alertmanager_delays_no_other_delivery_nor_shutdown() {
     // from now on the Alertmanager never answers.
     am.hang.store(true, Ordering::SeqCst);
     let engine = engine(store);
-    engine.observe(&labels, &failed("a")).await;
+    engine
+        .observe(&labels, &failed("a"), Default::default())
+        .await;
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(Arc::clone(&engine).run(stop_rx));
     assert!(
@@ -183,7 +188,9 @@ async fn a_hanging_alertmanager_delays_no_other_delivery_nor_shutdown() {
         "a was not re-posted"
     );
     // While that re-post hangs, b fires: its webhook gets it.
-    engine.observe(&labels, &failed("b")).await;
+    engine
+        .observe(&labels, &failed("b"), Default::default())
+        .await;
     assert!(
         eventually(|| hooked.load(Ordering::SeqCst) == 1).await,
         "the webhook waited for the hanging Alertmanager"

@@ -115,7 +115,7 @@ fn check_json_reports_every_outcome_and_exits_1() {
 
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"success": 2, "failure": 2, "error": 0})
+        serde_json::json!({"success": 2, "warning": 0, "failure": 2, "error": 0})
     );
 }
 
@@ -256,7 +256,7 @@ fn example_specs_are_valid() {
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("4 specs"), "{stdout}");
-    assert!(stdout.contains("5 channels, 3 routes OK"), "{stdout}");
+    assert!(stdout.contains("5 channels, 4 routes OK"), "{stdout}");
 }
 
 #[test]

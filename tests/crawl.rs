@@ -455,7 +455,7 @@ targets:
     assert!(crawl["slowest"]["duration_seconds"].as_f64().unwrap() >= 1.4);
     assert_eq!(
         run.json()["summary"],
-        serde_json::json!({"success": 0, "failure": 1, "error": 0})
+        serde_json::json!({"success": 0, "warning": 0, "failure": 1, "error": 0})
     );
 }
 

@@ -33,7 +33,9 @@ use dcrawl::evaluate::html::collapse_into;
 use dcrawl::evaluate::stream::{self, Query};
 use dcrawl::evaluate::{Engine, Evaluation, HtmlPath, Options, evaluate_with};
 use dcrawl::fetch::Response;
-use dcrawl::model::{Check, CheckOp, CountRange, CssSelector, Expect, HtmlAssertion, MatchMode};
+use dcrawl::model::{
+    Check, CheckOp, CountRange, CssSelector, Expect, HtmlAssertion, MatchMode, Severity,
+};
 use dcrawl::spec::exprs::compile_css;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::json;
@@ -169,6 +171,7 @@ fn expect(answers: &[Answer]) -> Expect {
             text: None,
             attrs: Vec::new(),
             mode: MatchMode::All,
+            severity: Severity::Failure,
         });
         let mut seen: Vec<String> = Vec::new();
         for text in a.texts.iter().flatten() {
@@ -186,6 +189,7 @@ fn expect(answers: &[Answer]) -> Expect {
                 }),
                 attrs: Vec::new(),
                 mode: MatchMode::Any,
+                severity: Severity::Failure,
             });
         }
     }

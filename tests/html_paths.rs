@@ -28,7 +28,7 @@ use dcrawl::evaluate::{Engine, Evaluation, HtmlPath, Options, evaluate_with};
 use dcrawl::fetch::Response;
 use dcrawl::model::{
     Check, CheckOp, CountRange, CssSelector, Expect, Extract, ExtractSource, HtmlAssertion,
-    MatchMode,
+    MatchMode, Severity,
 };
 use dcrawl::spec::exprs::{compile_css, compile_regex};
 use dcrawl::spec::{Source, load_sources};
@@ -264,6 +264,7 @@ fn assertion(id: String, css: &CssSelector) -> HtmlAssertion {
         text: None,
         attrs: Vec::new(),
         mode: MatchMode::All,
+        severity: Severity::Failure,
     }
 }
 

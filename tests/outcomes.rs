@@ -11,7 +11,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use dcrawl::fetch::{FetchOptions, Fetcher};
-use dcrawl::model::{CountRange, Expect, HtmlAssertion, JsonAssertion, MatchMode, Target};
+use dcrawl::model::{
+    CountRange, Expect, HtmlAssertion, JsonAssertion, MatchMode, Severity, Target,
+};
 use dcrawl::result::{CheckResult, Outcome};
 use dcrawl::runner::check_target;
 use dcrawl::spec::exprs::{compile_css, compile_jsonpath};
@@ -92,6 +94,7 @@ fn html_count(css: &str, min: u64) -> HtmlAssertion {
         text: None,
         attrs: vec![],
         mode: MatchMode::All,
+        severity: Severity::Failure,
     }
 }
 
@@ -178,6 +181,7 @@ async fn undecodable_bodies_are_errors_with_the_status_kept() {
                 count: None,
                 value: None,
                 mode: MatchMode::All,
+                severity: Severity::Failure,
             }],
             ..Expect::default()
         }

@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
                     text: Some(Default::default()),
                     attrs: vec![("href".into(), Default::default())],
                     mode: MatchMode::All,
+                    severity: Default::default(),
                 };
                 let expect = Expect {
                     html: vec![a],

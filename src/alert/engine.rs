@@ -17,7 +17,7 @@ use super::AlertConfig;
 use super::channels::Deliverer;
 use super::notification::{AlertStatus, Notification};
 use super::repost::{InFlight, Reposts};
-use super::state::{Shown, TargetAlert, Transition, route_key};
+use super::state::{Quiet, Shown, TargetAlert, Transition, route_key};
 use super::store::{OutboxRow, Store, StoreError};
 use crate::metrics::Metrics;
 use crate::result::{CheckResult, Failure};
@@ -125,7 +125,12 @@ impl AlertEngine {
 
     /// Take a finished check into account: update the target's alert state, queue the
     /// notifications its transitions cause. Returns the state to display.
-    pub async fn observe(&self, labels: &BTreeMap<String, String>, result: &CheckResult) -> Shown {
+    pub async fn observe(
+        &self,
+        labels: &BTreeMap<String, String>,
+        result: &CheckResult,
+        quiet: Quiet,
+    ) -> Shown {
         let config = self.config();
         let now = Utc::now();
         let routes: Vec<(String, &super::Route)> = config
@@ -140,7 +145,7 @@ impl AlertEngine {
             let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
             let state = states.entry(key.clone()).or_default();
             let before = state.clone();
-            let transitions = state.observe(result.outcome, now, &routes);
+            let transitions = state.observe(result.outcome, now, &routes, quiet);
             (before, state.clone(), transitions)
         };
         let shown = after.shown();
@@ -184,7 +189,7 @@ impl AlertEngine {
                     Transition::Repeat => template(AlertStatus::Firing, channel, true),
                     Transition::Resolve => template(AlertStatus::Resolved, channel, false),
                 };
-                queue.push(n);
+                queue.push(of_streak(n, r.severity, &before, &after));
             }
         }
         self.reposts
@@ -346,6 +351,27 @@ impl AlertEngine {
             tracing::error!(error = %e, "cannot update the outbox");
         }
     }
+}
+
+/// A notification of a `severity: warning` route tells of the streak that route counts (runs
+/// that were not a success), not of the failing streak.
+fn of_streak(
+    mut n: Notification,
+    severity: super::Severity,
+    before: &TargetAlert,
+    after: &TargetAlert,
+) -> Notification {
+    if severity == super::Severity::Warning {
+        let ((was, was_since), (now, now_since)) =
+            (before.streak(severity), after.streak(severity));
+        n.since = was_since.or(now_since).unwrap_or(n.since);
+        n.consecutive_failures = if n.status == AlertStatus::Resolved {
+            was
+        } else {
+            now
+        };
+    }
+    n
 }
 
 /// The failures listed in a notification: at most [`MAX_FAILURES_LISTED`], then a count.

@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::redact::is_credential_header;
 use crate::redact::{Secret, Secrets};
+pub use crate::result::Severity;
 
 /// Default number of consecutive failed runs before an alert fires.
 pub const DEFAULT_AFTER: u32 = 2;
@@ -207,6 +208,9 @@ pub struct Route {
     pub repeat: Option<Duration>,
     /// Notify on recovery.
     pub resolved: bool,
+    /// Which runs count against the target: `failure` (failures and errors) or `warning`
+    /// (warnings too).
+    pub severity: Severity,
 }
 
 /// `key: value` or `key: '~regex'` of a route's `match`.
@@ -240,14 +244,25 @@ impl Matcher {
     }
 }
 
+/// Do all `matchers` hold for target `target` of spec `spec` with `labels` (no matchers: every
+/// target)? Routes, maintenance windows and silences match targets this way.
+pub fn matches_target(
+    matchers: &[Matcher],
+    spec: &str,
+    target: &str,
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    let get = |key: &str| match key {
+        "spec" => Some(spec.to_string()),
+        "target" => Some(target.to_string()),
+        other => labels.get(other).cloned(),
+    };
+    matchers.iter().all(|m| m.matches(&get))
+}
+
 impl Route {
     /// Does this route apply to target `target` of spec `spec` with `labels`?
     pub fn applies(&self, spec: &str, target: &str, labels: &BTreeMap<String, String>) -> bool {
-        let get = |key: &str| match key {
-            "spec" => Some(spec.to_string()),
-            "target" => Some(target.to_string()),
-            other => labels.get(other).cloned(),
-        };
-        self.matchers.iter().all(|m| m.matches(&get))
+        matches_target(&self.matchers, spec, target, labels)
     }
 }

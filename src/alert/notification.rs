@@ -39,7 +39,8 @@ pub struct Notification {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Consecutive failed runs so far.
     pub consecutive_failures: u32,
-    /// `failure` or `error` (the last failed run's result; `success` when resolved).
+    /// `warning`, `failure` or `error` (the last failed run's result; `success`, or `warning`
+    /// for a route that does not count warnings, when resolved).
     pub result: String,
     /// The last failed run's error reason, if it was an error.
     pub error: Option<String>,
@@ -112,7 +113,14 @@ pub fn json_payload(n: &Notification) -> Value {
     let failures: Vec<Value> = n
         .failures
         .iter()
-        .map(|f| json!({"assertion": f.assertion, "message": f.message}))
+        .map(|f| match f.severity {
+            crate::result::Severity::Failure => {
+                json!({"assertion": f.assertion, "message": f.message})
+            }
+            crate::result::Severity::Warning => {
+                json!({"assertion": f.assertion, "message": f.message, "severity": "warning"})
+            }
+        })
         .collect();
     json!({
         "version": "1",

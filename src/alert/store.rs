@@ -282,6 +282,7 @@ mod tests {
             crate::alert::state::RouteState {
                 firing: true,
                 last_notified: None,
+                held: false,
             },
         );
         {

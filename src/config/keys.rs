@@ -36,6 +36,8 @@ pub enum Kind {
     Number,
     /// A duration such as `10s` or `1m30s`.
     Duration,
+    /// A duration, or a map with the table's keys (`max_duration: {limit, severity}`).
+    DurationOr(&'static Table),
     /// A size such as `10MiB`, or a whole number of bytes.
     Size,
     /// `@every DURATION`, `@hourly`, ... or a 5- or 6-field cron expression.
@@ -68,6 +70,8 @@ pub enum Kind {
     Recipients,
     /// A non-empty list of names, each given once.
     Names,
+    /// A list of `spec/target` references, each given once.
+    TargetRefs,
     /// A map of user name (non-empty, without `:`) to text (a password hash).
     Users,
     /// One string, or a list of scalars read as text (tokens).

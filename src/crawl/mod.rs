@@ -258,25 +258,29 @@ impl Run {
         }
         let url = target.redact(planned.url.as_str());
         let linked_from = planned.linked_from.as_deref().map(|f| target.redact(f));
-        if checked.outcome == Outcome::Success {
-            self.report.ok += 1;
-        } else {
+        // A page with warnings only passed; its warnings are reported like failures.
+        if checked.outcome.is_failing() {
             self.report.failed += 1;
-            if !seed {
-                let via = linked_from
-                    .as_deref()
-                    .map(|f| format!(" (linked from {f})"))
-                    .unwrap_or_default();
-                if let Some(error) = &checked.error {
-                    self.page_failures
-                        .push(Failure::new("page.error", format!("{url}: {error}{via}")));
-                }
-                for f in &checked.failures {
-                    self.page_failures.push(Failure::new(
+        } else {
+            self.report.ok += 1;
+        }
+        if !seed && checked.outcome != Outcome::Success {
+            let via = linked_from
+                .as_deref()
+                .map(|f| format!(" (linked from {f})"))
+                .unwrap_or_default();
+            if let Some(error) = &checked.error {
+                self.page_failures
+                    .push(Failure::new("page.error", format!("{url}: {error}{via}")));
+            }
+            for f in &checked.failures {
+                self.page_failures.push(
+                    Failure::new(
                         format!("page.{}", f.assertion),
-                        format!("{url}: {}{via}", f.line()),
-                    ));
-                }
+                        format!("{url}: {}{via}", f.text()),
+                    )
+                    .with_severity(f.severity),
+                );
             }
         }
         self.report.pages.push(PageResult {

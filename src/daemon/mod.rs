@@ -308,8 +308,20 @@ async fn target_loop(
                 .set_screenshot(&target.spec, &target.name, path);
         }
         shared.status.record(&result);
+        // A failing run whose dependency fails too is blocked by it (the runs of the
+        // dependency recorded so far decide).
+        let blocked_by = (result.outcome != crate::result::Outcome::Success)
+            .then(|| shared.status.failing_dependency(&target.depends_on))
+            .flatten();
+        shared
+            .status
+            .set_blocked_by(&target.spec, &target.name, blocked_by.clone());
         if let Some(alerts) = &shared.alerts {
-            let shown = alerts.observe(&labels, &result).await;
+            let quiet = crate::alert::state::Quiet {
+                blocked: blocked_by.is_some(),
+                ..Default::default()
+            };
+            let shown = alerts.observe(&labels, &result, quiet).await;
             shared
                 .status
                 .set_alert(&target.spec, &target.name, shown.as_str());

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::model::{Check, CheckOp, CountRange, MatchMode};
+use crate::model::{Check, CheckOp, CountRange, MatchMode, Severity};
 use crate::spec::exprs::{compile_css, compile_regex};
 
 const SHOP: &str = r#"<!doctype html><html><head><title>Shop</title></head><body>
@@ -28,6 +28,7 @@ fn assertion(css: &str) -> HtmlAssertion {
         text: None,
         attrs: Vec::new(),
         mode: MatchMode::All,
+        severity: Severity::Failure,
     }
 }
 

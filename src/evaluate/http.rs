@@ -49,6 +49,7 @@ pub fn max_duration(expect: &Expect, response: &Response) -> Option<Failure> {
                 show::duration(response.duration)
             ),
         )
+        .with_severity(expect.max_duration_severity)
     })
 }
 
@@ -58,10 +59,13 @@ pub fn headers(checks: &[HeaderCheck], headers: &HeaderMap, out: &mut Vec<Failur
         let value = header_value(headers, &hc.name);
         let subject = value.as_deref().map_or(Subject::Absent, Subject::Text);
         if let Err(m) = check::run(&hc.check, subject) {
-            out.push(Failure::new(
-                format!("headers.{}", hc.name),
-                m.message(format_args!("header {}", hc.name)),
-            ));
+            out.push(
+                Failure::new(
+                    format!("headers.{}", hc.name),
+                    m.message(format_args!("header {}", hc.name)),
+                )
+                .with_severity(hc.severity),
+            );
         }
     }
 }
@@ -91,7 +95,7 @@ pub fn body(checks: &[Check], text: &str) -> Option<Failure> {
 /// `tls`: the leaf certificate must stay valid `min_days_valid` days from `now` (Unix seconds).
 pub fn tls(expect: Option<TlsExpect>, response: &Response, now: i64) -> Option<Failure> {
     let expect = expect?;
-    let fail = |message: String| Some(Failure::new("tls", message));
+    let fail = |message: String| Some(Failure::new("tls", message).with_severity(expect.severity));
     if response.final_url.scheme() != "https" {
         return fail("not an https response".to_string());
     }
@@ -139,7 +143,7 @@ fn timestamp(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CheckOp;
+    use crate::model::{CheckOp, Severity};
     use reqwest::header::HeaderValue;
     use serde_json::json;
     use std::time::Duration;
@@ -196,6 +200,7 @@ mod tests {
         HeaderCheck {
             name: name.to_string(),
             check: Check { ops: vec![op] },
+            severity: Severity::Failure,
         }
     }
 
@@ -294,7 +299,10 @@ mod tests {
     #[test]
     fn tls_days_left() {
         let now = 1_795_600_800; // 2026-11-25T10:00:00Z
-        let expect = Some(TlsExpect { min_days_valid: 14 });
+        let expect = Some(TlsExpect {
+            min_days_valid: 14,
+            severity: Severity::Failure,
+        });
         let mut r = response("https://127.0.0.1/");
         assert!(tls(None, &r, now).is_none());
         assert_eq!(
@@ -320,7 +328,10 @@ mod tests {
             tls(expect, &r, now).unwrap().message,
             "expected certificate valid >= 14 days, expired 2 days ago (2026-11-23T09:59:55Z)"
         );
-        let zero = Some(TlsExpect { min_days_valid: 0 });
+        let zero = Some(TlsExpect {
+            min_days_valid: 0,
+            severity: Severity::Failure,
+        });
         assert!(
             tls(zero, &r, now)
                 .unwrap()
@@ -333,7 +344,10 @@ mod tests {
 
     #[test]
     fn tls_on_plain_http() {
-        let expect = Some(TlsExpect { min_days_valid: 14 });
+        let expect = Some(TlsExpect {
+            min_days_valid: 14,
+            severity: Severity::Failure,
+        });
         let r = response("http://127.0.0.1/");
         assert_eq!(message(tls(expect, &r, 0)), "tls: not an https response");
     }

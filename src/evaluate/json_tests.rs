@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{Check, CheckOp, CountRange, JsonType, MatchMode};
+use crate::model::{Check, CheckOp, CountRange, JsonType, MatchMode, Severity};
 use crate::spec::exprs::compile_jsonpath;
 
 fn doc() -> Value {
@@ -22,6 +22,7 @@ fn assertion(path: &str, value: Option<Vec<CheckOp>>) -> JsonAssertion {
         count: None,
         value: value.map(|ops| Check { ops }),
         mode: MatchMode::All,
+        severity: Severity::Failure,
     }
 }
 

@@ -119,7 +119,8 @@ fn evaluate_at(
         || extract
             .iter()
             .any(|e| matches!(e.source, ExtractSource::Json(_)));
-    let needs_text = needs_html || needs_json || !expect.body.is_empty();
+    let needs_text =
+        needs_html || needs_json || !expect.body.is_empty() || !expect.body_warnings.is_empty();
     let text = if needs_text {
         match body::decode(&response.headers, &response.body) {
             Ok(text) => Some(text),
@@ -133,6 +134,8 @@ fn evaluate_at(
     };
     if let Some(text) = &text {
         failures.extend(http::body(&expect.body, text));
+        let warning = |f: Failure| f.with_severity(crate::result::Severity::Warning);
+        failures.extend(http::body(&expect.body_warnings, text).map(warning));
     }
     failures.extend(http::tls(expect.tls, response, now));
 
@@ -167,13 +170,17 @@ fn evaluate_at(
         let mut buf = String::new();
         for (i, a) in expect.html.iter().enumerate() {
             if let Some(view) = markup.assertion(i) {
-                ev.failures.extend(html::assert(a, view, &mut buf));
+                let failed = html::assert(a, view, &mut buf);
+                ev.failures
+                    .extend(failed.map(|f| f.with_severity(a.severity)));
             }
         }
     }
     if let Some(doc) = &json {
         for a in &expect.json {
-            ev.failures.extend(json::assert(a, doc));
+            let failed = json::assert(a, doc);
+            ev.failures
+                .extend(failed.map(|f| f.with_severity(a.severity)));
         }
     }
     for (j, ex) in extract.iter().enumerate() {

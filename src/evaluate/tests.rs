@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::*;
 use crate::model::{
-    Check, CheckOp, CountRange, Extract, HeaderCheck, HtmlAssertion, JsonAssertion, StatusPattern,
-    TlsExpect,
+    Check, CheckOp, CountRange, Extract, HeaderCheck, HtmlAssertion, JsonAssertion, Severity,
+    StatusPattern, TlsExpect,
 };
 use crate::spec::exprs::{compile_css, compile_jsonpath};
 
@@ -37,6 +37,7 @@ fn html_count(css: &str, min: u64) -> HtmlAssertion {
         text: None,
         attrs: Vec::new(),
         mode: MatchMode::All,
+        severity: Severity::Failure,
     }
 }
 
@@ -49,6 +50,7 @@ fn json_equals(path: &str, value: serde_json::Value) -> JsonAssertion {
             ops: vec![CheckOp::Equals(value)],
         }),
         mode: MatchMode::All,
+        severity: Severity::Failure,
     }
 }
 
@@ -95,6 +97,7 @@ fn invalid_utf8_is_an_error_but_other_assertions_still_run() {
             check: Check {
                 ops: vec![CheckOp::Contains("json".into())],
             },
+            severity: Severity::Failure,
         }],
         ..Expect::default()
     };
@@ -278,13 +281,19 @@ fn failures_come_in_contract_order() {
             check: Check {
                 ops: vec![CheckOp::Exists(true)],
             },
+            severity: Severity::Failure,
         }],
         body: vec![Check {
             ops: vec![CheckOp::Contains("zzz".into())],
         }],
-        tls: Some(TlsExpect { min_days_valid: 1 }),
+        tls: Some(TlsExpect {
+            min_days_valid: 1,
+            severity: Severity::Failure,
+        }),
         html: vec![html_count("table", 1)],
         json: Vec::new(),
+        max_duration_severity: Severity::Failure,
+        body_warnings: Vec::new(),
         ..Expect::default()
     };
     let ev = evaluate(&expect, &[], &response(404, "text/html", b"<p>x</p>"));
@@ -307,7 +316,10 @@ fn tls_uses_the_clock() {
     let mut r = response(200, "text/html", b"");
     r.final_url = "https://127.0.0.1/".parse().unwrap();
     let expect = Expect {
-        tls: Some(TlsExpect { min_days_valid: 14 }),
+        tls: Some(TlsExpect {
+            min_days_valid: 14,
+            severity: Severity::Failure,
+        }),
         ..Expect::default()
     };
     r.tls_not_after = Some(4_102_444_800); // 2100-01-01

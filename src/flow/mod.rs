@@ -49,7 +49,7 @@ pub async fn run(fetcher: &Fetcher, target: &Target, flow: &Flow) -> CheckResult
             ),
             _ => state.step(fetcher, target, step, left).await,
         };
-        failed |= result.outcome != Some(Outcome::Success);
+        failed |= result.outcome.is_none_or(Outcome::is_failing);
         steps.push(result);
     }
     state.finish(target, started_at, start.elapsed(), steps)
@@ -118,7 +118,7 @@ impl State {
         let mut failures = checked.failures;
         // Captures are taken from a response that passed: after a failure they would only add
         // noise (and the steps that need them are skipped).
-        if checked.error.is_none() && failures.is_empty() {
+        if !checked.outcome.is_failing() {
             let taken = capture::take_all(&step.capture, &response, &self.session);
             for (c, value) in step.capture.iter().zip(taken) {
                 match value {
@@ -211,7 +211,10 @@ impl State {
         let first_failed = steps
             .iter()
             .enumerate()
-            .find(|(_, s)| s.outcome.is_some_and(|o| o != Outcome::Success));
+            .find(|(_, s)| s.outcome.is_some_and(Outcome::is_failing));
+        if steps.iter().any(|s| s.outcome == Some(Outcome::Warning)) {
+            result.outcome = Outcome::Warning;
+        }
         if let Some((i, s)) = first_failed {
             result.outcome = s.outcome.unwrap_or(Outcome::Error);
             result.status = s.status;
@@ -230,6 +233,7 @@ impl State {
                         format!("step.{}.{}", s.name, f.assertion),
                         f.message.clone(),
                     )
+                    .with_severity(f.severity)
                 })
             })
             .collect();

@@ -28,6 +28,7 @@ impl fmt::Debug for Target {
             crawl,
             flow,
             render,
+            depends_on,
         } = self;
         f.debug_struct("Target")
             .field("spec", &secrets.in_debug(spec))
@@ -48,6 +49,7 @@ impl fmt::Debug for Target {
             .field("crawl", &secrets.in_debug(crawl))
             .field("flow", &secrets.in_debug(flow))
             .field("render", render)
+            .field("depends_on", depends_on)
             .finish()
     }
 }

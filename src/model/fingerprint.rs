@@ -131,6 +131,7 @@ impl Feed for Target {
             crawl,
             flow,
             render,
+            depends_on,
         } = self;
         spec.feed(h);
         name.feed(h);
@@ -151,6 +152,13 @@ impl Feed for Target {
         crawl.feed(h);
         flow.feed(h);
         render.feed(h);
+        depends_on.feed(h);
+    }
+}
+
+impl Feed for crate::result::Severity {
+    fn feed(&self, h: &mut DefaultHasher) {
+        std::mem::discriminant(self).hash(h);
     }
 }
 
@@ -319,6 +327,8 @@ impl Feed for Expect {
             json,
             console_errors,
             failed_requests,
+            max_duration_severity,
+            body_warnings,
         } = self;
         status.hash(h);
         max_duration.feed(h);
@@ -329,21 +339,32 @@ impl Feed for Expect {
         json.feed(h);
         console_errors.feed(h);
         failed_requests.feed(h);
+        max_duration_severity.feed(h);
+        body_warnings.feed(h);
     }
 }
 
 impl Feed for TlsExpect {
     fn feed(&self, h: &mut DefaultHasher) {
-        let TlsExpect { min_days_valid } = self;
+        let TlsExpect {
+            min_days_valid,
+            severity,
+        } = self;
         min_days_valid.feed(h);
+        severity.feed(h);
     }
 }
 
 impl Feed for HeaderCheck {
     fn feed(&self, h: &mut DefaultHasher) {
-        let HeaderCheck { name, check } = self;
+        let HeaderCheck {
+            name,
+            check,
+            severity,
+        } = self;
         name.feed(h);
         check.feed(h);
+        severity.feed(h);
     }
 }
 
@@ -408,6 +429,7 @@ impl Feed for HtmlAssertion {
             text,
             attrs,
             mode,
+            severity,
         } = self;
         id.feed(h);
         css.feed(h);
@@ -415,6 +437,7 @@ impl Feed for HtmlAssertion {
         text.feed(h);
         attrs.feed(h);
         mode.feed(h);
+        severity.feed(h);
     }
 }
 
@@ -426,12 +449,14 @@ impl Feed for JsonAssertion {
             count,
             value,
             mode,
+            severity,
         } = self;
         id.feed(h);
         path.feed(h);
         count.feed(h);
         value.feed(h);
         mode.feed(h);
+        severity.feed(h);
     }
 }
 

@@ -176,8 +176,10 @@ pub fn http_only(expect: &Expect) -> Expect {
     Expect {
         status: expect.status.clone(),
         max_duration: expect.max_duration,
+        max_duration_severity: expect.max_duration_severity,
         headers: expect.headers.clone(),
         body: Vec::new(),
+        body_warnings: Vec::new(),
         tls: expect.tls,
         html: Vec::new(),
         json: Vec::new(),

@@ -10,6 +10,8 @@ use crate::result::{CheckResult, Outcome};
 pub struct Summary {
     /// Targets whose every assertion held.
     pub success: usize,
+    /// Targets where only `severity: warning` assertions failed.
+    pub warning: usize,
     /// Targets with a failed assertion.
     pub failure: usize,
     /// Targets with no usable response.
@@ -23,6 +25,7 @@ impl Summary {
         for r in results {
             match r.outcome {
                 Outcome::Success => s.success += 1,
+                Outcome::Warning => s.warning += 1,
                 Outcome::Failure => s.failure += 1,
                 Outcome::Error => s.error += 1,
             }
@@ -30,7 +33,7 @@ impl Summary {
         s
     }
 
-    /// Did everything pass?
+    /// Did everything pass (warnings pass)?
     pub fn all_ok(&self) -> bool {
         self.failure == 0 && self.error == 0
     }

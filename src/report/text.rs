@@ -37,6 +37,7 @@ fn paint(style: Style, code: &str, text: &str) -> String {
 pub fn render_result(r: &CheckResult, id_width: usize, style: Style) -> String {
     let (word, color) = match r.outcome {
         Outcome::Success => ("ok   ", "32"),
+        Outcome::Warning => ("WARN ", "33"),
         Outcome::Failure => ("FAIL ", "31;1"),
         Outcome::Error => ("ERROR", "33;1"),
     };
@@ -83,6 +84,7 @@ fn render_steps(steps: &[StepResult], out: &mut String) {
     for (i, s) in steps.iter().enumerate() {
         let word = match s.outcome {
             Some(Outcome::Success) => "ok",
+            Some(Outcome::Warning) => "WARN",
             Some(Outcome::Failure) => "FAIL",
             Some(Outcome::Error) => "ERROR",
             None => "skipped",
@@ -127,8 +129,13 @@ pub fn crawl_line(c: &CrawlReport) -> String {
 /// The closing summary line.
 pub fn render_summary(results: &[CheckResult], elapsed: Duration) -> String {
     let s = Summary::of(results);
+    let warnings = if s.warning > 0 {
+        format!(", {} warning", s.warning)
+    } else {
+        String::new()
+    };
     format!(
-        "{} target{}: {} success, {} failure, {} error in {}\n",
+        "{} target{}: {} success{warnings}, {} failure, {} error in {}\n",
         results.len(),
         if results.len() == 1 { "" } else { "s" },
         s.success,

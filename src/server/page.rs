@@ -23,6 +23,8 @@ struct PageView {
     refresh: u32,
     total: usize,
     ok: usize,
+    /// Targets whose last run was a warning.
+    warning: usize,
     failing: usize,
     pending: usize,
     /// "shard 1/3: 997 of 3000 targets" when sharded.
@@ -55,6 +57,8 @@ struct TargetView {
     steps: Vec<StepView>,
     extracted: String,
     alert: Option<String>,
+    /// `blocked by spec/target` while a failing dependency keeps its alerts quiet.
+    quiet: Vec<String>,
     history: Vec<HistoryMark>,
     screenshot: Option<String>,
 }
@@ -91,6 +95,7 @@ fn human(d: Duration) -> String {
 fn class_of(outcome: Option<Outcome>) -> (&'static str, &'static str) {
     match outcome {
         Some(Outcome::Success) => ("ok", "OK"),
+        Some(Outcome::Warning) => ("warn", "WARN"),
         Some(Outcome::Failure) => ("fail", "FAIL"),
         Some(Outcome::Error) => ("error", "ERROR"),
         None => ("pending", "PENDING"),
@@ -174,6 +179,11 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
             .unwrap_or_default(),
         alert: s.alert.clone(),
         screenshot: s.screenshot.clone(),
+        quiet: s
+            .blocked_by
+            .iter()
+            .map(|b| format!("blocked by {b}"))
+            .collect(),
         history: s
             .history
             .iter()
@@ -220,11 +230,12 @@ pub fn render(
         .collect();
     views.sort_by_key(|s| s.failing == 0);
     let all = views.iter().flat_map(|s| s.targets.iter());
-    let (mut total, mut ok, mut failing, mut pending) = (0, 0, 0, 0);
+    let (mut total, mut ok, mut warning, mut failing, mut pending) = (0, 0, 0, 0, 0);
     for t in all {
         total += 1;
         match t.class {
             "ok" => ok += 1,
+            "warn" => warning += 1,
             "pending" => pending += 1,
             _ => failing += 1,
         }
@@ -234,6 +245,7 @@ pub fn render(
         refresh: REFRESH_SECONDS,
         total,
         ok,
+        warning,
         failing,
         pending,
         shard: (share.shard.count() > 1).then(|| share.to_string()),

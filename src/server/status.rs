@@ -27,6 +27,7 @@ fn target_json(name: &str, s: &TargetState) -> Value {
         "last_run": last.map(|r| rfc3339(r.started_at)),
         "next_run": s.next_run.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
         "alert": s.alert,
+        "blocked_by": s.blocked_by,
         "history": s.history.iter().map(|h| json!({"result": h.outcome.as_str(), "at": rfc3339(h.at)})).collect::<Vec<_>>(),
         "crawl": last.and_then(|r| r.crawl.as_deref()).map(crawl_json),
         "screenshot_url": s.screenshot,
@@ -49,7 +50,7 @@ fn crawl_json(c: &CrawlReport) -> Value {
 
 /// The whole status document: this shard's specs and targets (all of them when unsharded).
 pub fn document(specs: &[(String, SpecState)], share: Share, now: DateTime<Utc>) -> Value {
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; 5];
     for (_, spec) in specs {
         for (_, t) in &spec.targets {
             let i = match t.last.as_ref().map(|r| r.outcome) {
@@ -57,13 +58,14 @@ pub fn document(specs: &[(String, SpecState)], share: Share, now: DateTime<Utc>)
                 Some(Outcome::Failure) => 1,
                 Some(Outcome::Error) => 2,
                 None => 3,
+                Some(Outcome::Warning) => 4,
             };
             counts[i] += 1;
         }
     }
     json!({
         "generated_at": now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "summary": {"success": counts[0], "failure": counts[1], "error": counts[2], "pending": counts[3]},
+        "summary": {"success": counts[0], "warning": counts[4], "failure": counts[1], "error": counts[2], "pending": counts[3]},
         "shard": {"index": share.shard.index(), "count": share.shard.count(), "targets": share.owned, "targets_total": share.total},
         "specs": specs.iter().map(|(name, spec)| json!({
             "name": name,

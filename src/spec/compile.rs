@@ -218,6 +218,14 @@ fn target(ctx: &mut Walk<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)
     let f = ctx.fields(node, &TARGET)?;
     let name_node = f.get("name");
     let name = name_node.and_then(|n| ctx.name(n, &SPEC_NAME));
+    let key = (sc.name.clone(), name.clone().unwrap_or_default());
+    if name.is_some() {
+        ctx.ext.found.declared.push(key.clone());
+    }
+    let depends_on = f
+        .get("depends_on")
+        .map(|n| super::depends::depends_on(ctx, n, &key))
+        .unwrap_or_default();
     let url = f.get("url").and_then(|n| ctx.url(n));
     let method = f.get("method").and_then(|n| method(ctx, n));
     let body = match (f.entry("body"), f.entry("json")) {
@@ -300,6 +308,7 @@ fn target(ctx: &mut Walk<'_>, node: &Node, sc: &SpecCtx) -> Option<(Target, Pos)
     t.crawl = crawl.map(Arc::new);
     t.flow = flow.map(Arc::new);
     t.render = render.map(Arc::new);
+    t.depends_on = depends_on;
     t.secrets = unique.into();
     Some((t, name_node.map(|n| n.pos).unwrap_or(node.pos)))
 }

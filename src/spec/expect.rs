@@ -1,12 +1,12 @@
 //! Compiling `expect:` (status, headers, body, tls, html, json), checks and `extract:`.
 
 use super::exprs::compile_regex;
-use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, TLS};
+use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, LIMIT, TLS};
 use super::walk::{EXTRACT_NAME, Seen, Walk};
 use crate::config::yaml::{Node, Value};
 use crate::model::{
     Check, CheckOp, CountRange, Expect, Extract, ExtractSource, HeaderCheck, HtmlAssertion,
-    JsonAssertion, JsonType, MatchMode, StatusPattern, TlsExpect,
+    JsonAssertion, JsonType, MatchMode, Severity, StatusPattern, TlsExpect,
 };
 
 /// Compile `expect:`; problems are recorded in `ctx`.
@@ -18,7 +18,9 @@ pub fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
     if let Some(n) = f.get("status") {
         out.status = statuses(ctx, n);
     }
-    out.max_duration = f.get("max_duration").and_then(|n| ctx.duration(n));
+    if let Some(n) = f.get("max_duration") {
+        (out.max_duration, out.max_duration_severity) = max_duration(ctx, n);
+    }
     if let Some(n) = f.get("headers")
         && let Some(entries) = ctx.map(n, "a map of header name to check")
     {
@@ -27,24 +29,38 @@ pub fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 ctx.err(k.pos, format!("invalid header name {:?}", k.name));
             }
-            if let Some(check) = check(ctx, v) {
-                out.headers.push(HeaderCheck { name, check });
+            if let Some((check, severity)) = severe_check(ctx, v) {
+                out.headers.push(HeaderCheck {
+                    name,
+                    check,
+                    severity,
+                });
             }
         }
     }
     if let Some(n) = f.get("body") {
-        match &n.value {
-            Value::Seq(items) => out.body = items.iter().filter_map(|i| check(ctx, i)).collect(),
-            _ => out.body = check(ctx, n).into_iter().collect(),
+        let items = match &n.value {
+            Value::Seq(items) => items.as_slice(),
+            _ => std::slice::from_ref(n),
+        };
+        for (check, severity) in items.iter().filter_map(|i| severe_check(ctx, i)) {
+            match severity {
+                Severity::Failure => out.body.push(check),
+                Severity::Warning => out.body_warnings.push(check),
+            }
         }
     }
     if let Some(n) = f.get("tls")
         && let Some(t) = ctx.fields(n, &TLS)
         && let Some(d) = t.get("min_days_valid")
     {
+        let severity = severity(ctx, t.get("severity"));
         out.tls = ctx
             .u32(d, "min_days_valid (days)", 0, u32::MAX)
-            .map(|min_days_valid| TlsExpect { min_days_valid });
+            .map(|min_days_valid| TlsExpect {
+                min_days_valid,
+                severity,
+            });
     }
     out.console_errors = f
         .get("console_errors")
@@ -119,8 +135,62 @@ fn status(ctx: &mut Walk<'_>, node: &Node) -> Option<StatusPattern> {
     }
 }
 
-/// Compile a check: a scalar (equals) or a map of operations.
+/// `max_duration`: a duration, or `{limit, severity}`.
+fn max_duration(ctx: &mut Walk<'_>, node: &Node) -> (Option<std::time::Duration>, Severity) {
+    if node.as_map().is_none() {
+        return (ctx.duration(node), Severity::Failure);
+    }
+    let Some(f) = ctx.fields(node, &LIMIT) else {
+        return (None, Severity::Failure);
+    };
+    let limit = f.get("limit").and_then(|n| ctx.duration(n));
+    (limit, severity(ctx, f.get("severity")))
+}
+
+/// `severity:` `failure` (also when absent) or `warning`.
+pub(crate) fn severity(ctx: &mut Walk<'_>, node: Option<&Node>) -> Severity {
+    let Some(node) = node else {
+        return Severity::Failure;
+    };
+    match ctx.text(node, "`failure` or `warning`").as_deref() {
+        Some("failure") | None => Severity::Failure,
+        Some("warning") => Severity::Warning,
+        Some(other) => {
+            let msg = format!("invalid severity {other:?} (allowed: failure, warning)");
+            ctx.err(node.pos, msg);
+            Severity::Failure
+        }
+    }
+}
+
+/// The operations a check may have, joined for messages (`severity` where it is allowed).
+fn allowed_ops(with_severity: bool) -> String {
+    let names: Vec<&str> = CHECK
+        .keys
+        .iter()
+        .map(|k| k.name)
+        .filter(|n| with_severity || *n != "severity")
+        .collect();
+    names.join(", ")
+}
+
+/// A check of `headers` or `body`, which may say `severity`.
+fn severe_check(ctx: &mut Walk<'_>, node: &Node) -> Option<(Check, Severity)> {
+    compile_check(ctx, node, true)
+}
+
+/// Compile a check: a scalar (equals) or a map of operations (no `severity`: inside an html
+/// or json item the item says it).
 pub fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
+    compile_check(ctx, node, false).map(|(c, _)| c)
+}
+
+/// A check and its severity, with `severity` allowed among its keys or not.
+fn compile_check(
+    ctx: &mut Walk<'_>,
+    node: &Node,
+    with_severity: bool,
+) -> Option<(Check, Severity)> {
     let entries = match &node.value {
         Value::Map(entries) => entries,
         Value::Seq(_) => {
@@ -132,9 +202,8 @@ pub fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
         }
         _ => {
             let v = ctx.json(node);
-            return Some(Check {
-                ops: vec![CheckOp::Equals(v)],
-            });
+            let ops = vec![CheckOp::Equals(v)];
+            return Some((Check { ops }, Severity::Failure));
         }
     };
     if entries.is_empty() {
@@ -142,15 +211,25 @@ pub fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
             node.pos,
             format!(
                 "a check needs at least one operation (allowed: {})",
-                CHECK.allowed()
+                allowed_ops(with_severity)
             ),
         );
         return None;
     }
     let mut ops = Vec::new();
     let mut ok = true;
+    let mut severe = Severity::Failure;
     for (k, v) in entries {
         let op = match k.name.as_str() {
+            "severity" if with_severity => {
+                severe = severity(ctx, Some(v));
+                continue;
+            }
+            "severity" => {
+                let msg = "`severity` belongs to the whole html or json item, not to one of its checks: move it up to the item";
+                ctx.err(k.pos, msg);
+                None
+            }
             "equals" => Some(CheckOp::Equals(ctx.json(v))),
             "not_equals" => Some(CheckOp::NotEquals(ctx.json(v))),
             "contains" => ctx.text(v, "a string").map(CheckOp::Contains),
@@ -173,7 +252,7 @@ pub fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
                     k.pos,
                     format!(
                         "unknown check operation `{other}` (allowed: {})",
-                        CHECK.allowed()
+                        allowed_ops(with_severity)
                     ),
                 );
                 None
@@ -184,7 +263,15 @@ pub fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
             None => ok = false,
         }
     }
-    ok.then_some(Check { ops })
+    if ops.is_empty() && ok {
+        let msg = format!(
+            "a check needs at least one operation besides `severity` (allowed: {})",
+            allowed_ops(with_severity)
+        );
+        ctx.err(node.pos, msg);
+        return None;
+    }
+    ok.then_some((Check { ops }, severe))
 }
 
 pub(crate) fn regex(ctx: &mut Walk<'_>, node: &Node) -> Option<regex::Regex> {
@@ -285,6 +372,7 @@ fn html(ctx: &mut Walk<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option
         }
     }
     let mode = match_mode(ctx, f.get("match"));
+    let severity = severity(ctx, f.get("severity"));
     let text = match text {
         Some(Some(c)) => Some(c),
         Some(None) => return None,
@@ -300,6 +388,7 @@ fn html(ctx: &mut Walk<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option
         text,
         attrs,
         mode,
+        severity,
     })
 }
 
@@ -310,6 +399,7 @@ fn json(ctx: &mut Walk<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option
     let count = f.get("count").map(|n| ctx.range(n, "count"));
     let value = f.get("value").map(|n| check(ctx, n));
     let mode = match_mode(ctx, f.get("match"));
+    let severity = severity(ctx, f.get("severity"));
     Some(JsonAssertion {
         id,
         path: path?,
@@ -322,6 +412,7 @@ fn json(ctx: &mut Walk<'_>, node: &Node, index: usize, ids: &mut Seen) -> Option
             None => None,
         },
         mode,
+        severity,
     })
 }
 

@@ -1,12 +1,16 @@
 //! The key tables of the spec format, in one place (the machinery is [`crate::config::keys`]).
 
-use crate::config::keys::{Kind, Table, at_least, key, req};
+use crate::config::keys::{KeyDoc, Kind, Table, at_least, key, req};
 use crate::config::walk::{EXTRACT_NAME, IDENTIFIER, SPEC_NAME};
 
 /// An extract item with two sources.
 const ONE_SOURCE: &str = "`{a}` and `{b}` are exclusive: an extract item has exactly one source";
 /// A key that only means something next to another.
 const ONLY_WITH: &str = "`{a}` only applies with `{b}`";
+
+/// `severity:` of an assertion.
+#[rustfmt::skip]
+const SEVERITY: KeyDoc = key("severity", "`failure` or `warning`", "`failure`", "`warning`: a failure of this assertion makes the run a `warning` (a fourth result, not `failure`), which routes with `severity: warning` hear about and `dcrawl check` prints as `WARN` without failing.").of(Kind::Choice(&["failure", "warning"]));
 
 /// The top level of a spec file.
 #[rustfmt::skip]
@@ -67,6 +71,7 @@ pub static TARGET: Table = Table {
         key("steps", "list (see `step`)", "", "Makes this a multi-step flow: requests run in order in one run with one cookie jar; `timeout` is then the whole flow's. Not together with `url`, `crawl`, `method`, `body`, `json` or `extract`.").of(Kind::NonEmptyList(&STEP)).one_of().because("`{a}` and `{b}` are exclusive: a flow's requests are its steps"),
         key("render", "map (see `render`)", "", "Fetch and run the page in headless Chromium; `status`, `headers` and `html` assertions and `extract` apply to the main document and the rendered DOM. Not together with `crawl` or `steps`.").of(Kind::Map(&RENDER)).excludes("crawl").because("`{a}` and `{b}` are exclusive: a rendered page is not crawled"),
         key("vars", "map of name to string", "", "With `steps`: run-scoped variables, used as `{{name}}`.").of(Kind::Labels).needs("steps").because("`{a}` needs `{b}`: variables are used by a flow's steps"),
+        key("depends_on", "list of `spec/target`", "", "Targets (of any spec file) this one needs, e.g. `[core/db]`: while one of them fails (its last result is `failure` or `error`), this target's alerts do not fire and it is shown as \"blocked by spec/target\"; an alert that fires still resolves. No target may depend on itself, on an unknown target or in a cycle.").of(Kind::TargetRefs),
     ],
 };
 
@@ -161,10 +166,10 @@ pub static CRAWL: Table = Table {
 pub static EXPECT: Table = Table {
     name: "expect",
     title: "`expect`",
-    intro: "Every assertion must hold. Each failed one is reported with a stable id: `status`, `max_duration`, `headers.NAME`, `body`, `tls`, `html[INDEX]` or its `name`, `json[INDEX]` or its `name`.",
+    intro: "Every assertion must hold. Each failed one is reported with a stable id: `status`, `max_duration`, `headers.NAME`, `body`, `tls`, `html[INDEX]` or its `name`, `json[INDEX]` or its `name`. Every assertion but `status` may say `severity: warning` (html and json items, `tls` and the `{limit, severity}` form of `max_duration` as a key, header and body checks inside the check): its failure then makes the run a `warning` instead of a `failure`. A wrong status is always a failure.",
     keys: &[
         key("status", "status, or a list of them", "`2xx`", "Accepted statuses: an integer 100..=599 or a class `1xx`..`5xx`, e.g. `[200, 204, \"3xx\"]`.").of(Kind::Statuses),
-        key("max_duration", "duration", "", "Total time to the full body.").of(Kind::Duration),
+        key("max_duration", "duration, or `{limit, severity}`", "", "Total time to the full body; `{limit: 800ms, severity: warning}` makes a slower response a warning.").of(Kind::DurationOr(&LIMIT)),
         key("headers", "map of header name to check", "", "Response header (case-insensitive) -> check on its value; `{exists: false}` for absence.").of(Kind::HeaderChecks(&CHECK)),
         key("body", "check, or a list of checks", "", "Checks on the body as text.").of(Kind::Checks(&CHECK)),
         key("tls", "map (see `tls`)", "", "https only: certificate validity.").of(Kind::Map(&TLS)),
@@ -181,7 +186,22 @@ pub static TLS: Table = Table {
     name: "tls",
     title: "`tls`",
     intro: "Certificate checks (https targets only).",
-    keys: &[req("min_days_valid", "integer >= 0", "The leaf certificate must stay valid at least this many days from now.").of(Kind::Int { min: 0, max: u32::MAX as u64 })],
+    keys: &[
+        req("min_days_valid", "integer >= 0", "The leaf certificate must stay valid at least this many days from now.").of(Kind::Int { min: 0, max: u32::MAX as u64 }),
+        SEVERITY,
+    ],
+};
+
+/// `expect.max_duration` as a map.
+#[rustfmt::skip]
+pub static LIMIT: Table = Table {
+    name: "max_duration",
+    title: "`max_duration` as a map",
+    intro: "`max_duration: 800ms` is short for `max_duration: {limit: 800ms}`; the map form can make a slow response a warning.",
+    keys: &[
+        req("limit", "duration", "Total time to the full body.").of(Kind::Duration),
+        SEVERITY,
+    ],
 };
 
 /// One entry of `expect.html`.
@@ -197,6 +217,7 @@ pub static HTML: Table = Table {
         key("attr", "map of attribute name to check", "", "Checks on attribute values; a scalar means equals.").of(Kind::AttrChecks(&CHECK)),
         key("match", "`all` or `any`", "`all`", "`all`: every match must pass `text`/`attr`; `any`: at least one.").of(Kind::Choice(&["all", "any"])),
         key("name", "string", "`html[INDEX]`", "Id used in failures and metrics.").of(Kind::Text),
+        SEVERITY,
     ],
 };
 
@@ -212,6 +233,7 @@ pub static JSON: Table = Table {
         key("count", "integer or `{min, max}`", "at least one match", "Required number of matches; `0` means the path must match nothing.").of(Kind::Count(&RANGE)),
         key("match", "`all` or `any`", "`all`", "`all`: every match must pass `value`; `any`: at least one.").of(Kind::Choice(&["all", "any"])),
         key("name", "string", "`json[INDEX]`", "Id used in failures and metrics.").of(Kind::Text),
+        SEVERITY,
     ],
 };
 
@@ -253,6 +275,7 @@ pub static CHECK: Table = Table {
         key("length", "integer or `{min, max}`", "", "Length: string characters, array items or object keys.").of(Kind::Count(&RANGE)),
         key("empty", "boolean", "", "Empty (`true`) or not empty (`false`).").of(Kind::Bool),
         key("exists", "boolean", "", "Present (`true`) or absent (`false`).").of(Kind::Bool),
+        key("severity", "`failure` or `warning`", "`failure`", "Not an operation: in a check of `headers` or `body` only, `warning` makes its failure a warning (an html or json item says `severity` itself).").of(Kind::Choice(&["failure", "warning"])),
     ],
 };
 
@@ -269,9 +292,9 @@ pub static RANGE: Table = Table {
 };
 
 /// Every table, in reference order.
-pub static ALL: [&Table; 15] = [
-    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &RENDER, &VIEWPORT, &EXPECT, &TLS, &HTML,
-    &JSON, &EXTRACT, &CHECK, &RANGE,
+pub static ALL: [&Table; 16] = [
+    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &RENDER, &VIEWPORT, &EXPECT, &LIMIT, &TLS,
+    &HTML, &JSON, &EXTRACT, &CHECK, &RANGE,
 ];
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub(crate) mod compile;
 mod crawl;
+pub mod depends;
 mod expect;
 pub mod exprs;
 pub mod keys;
@@ -49,6 +50,7 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<Config, Di
     let mut diags = Diagnostics::default();
     let mut config = Config::default();
     let mut seen: Vec<(String, String, usize)> = Vec::new();
+    let mut found = depends::Found::default();
     if sources.is_empty() {
         diags.push(Diagnostic::new(
             "specs",
@@ -67,6 +69,8 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<Config, Di
         };
         let mut ctx = walk::Walk::new(&source.name, env);
         let compiled = compile::spec(&mut ctx, &root, &source.name);
+        found.declared.append(&mut ctx.ext.found.declared);
+        found.pending.append(&mut ctx.ext.found.pending);
         if let Some((spec, pos)) = compiled {
             if let Some((_, file, line)) = seen.iter().find(|(n, _, _)| *n == spec.name) {
                 ctx.err(
@@ -92,6 +96,9 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<Config, Di
             d.message = crate::model::redact(&d.message, &secrets);
             diags.push(d);
         }
+    }
+    for d in depends::check(&found.declared, &found.pending) {
+        diags.push(d);
     }
     if diags.is_empty() {
         Ok(config)

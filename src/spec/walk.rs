@@ -21,6 +21,8 @@ pub struct Compiled {
     css: HashMap<String, Result<CssSelector, String>>,
     /// JSONPath queries.
     jsonpath: HashMap<String, Result<JsonPathExpr, String>>,
+    /// Targets and `depends_on` items, checked across files once all are read.
+    pub found: super::depends::Found,
 }
 
 impl Compiled {

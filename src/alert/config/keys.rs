@@ -106,13 +106,14 @@ pub static TEMPLATE: Table = Table {
 pub static ROUTE: Table = Table {
     name: "route",
     title: "`route` (an entry of `routes`)",
-    intro: "An alert is per target: it fires after `after` consecutive failed runs (failure or error), is resolved by the first successful run, and each channel of every matching route is notified once per transition (plus repeats).",
+    intro: "An alert is per target: it fires after `after` consecutive failed runs (failure or error; with `severity: warning`, warnings too), is resolved by the first run that does not count as failed, and each channel of every matching route is notified once per transition (plus repeats).",
     keys: &[
         key("match", "map of key to value or `'~regex'`", "every target", "All must hold. Keys: `spec`, `target` or a label name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); a value is matched exactly, or with a leading `~` as a regex against the whole value (a target without the label does not match).").of(Kind::Labels),
         req("channels", "non-empty list of channel names", "Channels notified (each must be defined in some alert file).").of(Kind::Names),
         key("after", "integer >= 1", "`2`", "Consecutive failed runs before the alert fires.").of(Kind::Int { min: 1, max: u32::MAX as u64 }),
         key("repeat", "duration >= 1s", "never", "Re-notify this often while the alert fires.").of(Kind::Duration),
         key("resolved", "boolean", "`true`", "Notify when the target recovers.").of(Kind::Bool),
+        key("severity", "`failure` or `warning`", "`failure`", "Which runs count as failed: `failure`: failures and errors; `warning`: warnings (runs where only `severity: warning` assertions failed) as well as failures and errors. A route without it never hears about warnings.").of(Kind::Choice(&["failure", "warning"])),
     ],
 };
 
@@ -142,6 +143,10 @@ mod tests {
     fn documented_defaults_equal_the_code() {
         assert_eq!(ROUTE.documented_default("after"), DEFAULT_AFTER.to_string());
         assert_eq!(ROUTE.documented_default("resolved"), "true");
+        assert_eq!(
+            ROUTE.documented_default("severity"),
+            crate::alert::Severity::default().as_str()
+        );
         assert_eq!(SMTP.documented_default("tls"), "starttls");
         assert_eq!(SMTP.documented_default("tls_verify"), "true");
         assert_eq!(WEBHOOK.documented_default("format"), "json");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::keys::ROUTE;
-use crate::alert::{DEFAULT_AFTER, MatchValue, Matcher, Route};
+use crate::alert::{DEFAULT_AFTER, MatchValue, Matcher, Route, Severity};
 use crate::config::walk::{Ctx, IDENTIFIER};
 use crate::config::yaml::{Node, Pos};
 use crate::spec::exprs::compile_regex;
@@ -50,6 +50,19 @@ pub(super) fn route(ctx: &mut Ctx<'_>, node: &Node) -> Parsed {
     let resolved = f
         .get("resolved")
         .map_or(Some(true), |n| ctx.bool(n, "a boolean"));
+    let severity = f.get("severity").map_or(Severity::Failure, |n| {
+        match ctx.text(n, "`failure` or `warning`").as_deref() {
+            Some("warning") => Severity::Warning,
+            Some("failure") | None => Severity::Failure,
+            Some(other) => {
+                let msg = format!(
+                    "invalid severity {other:?} (allowed: failure, warning; to match a label `severity`, put it under `match`)"
+                );
+                ctx.err(n.pos, msg);
+                Severity::Failure
+            }
+        }
+    });
     if ctx.diags.len() != before {
         return parsed;
     }
@@ -60,6 +73,7 @@ pub(super) fn route(ctx: &mut Ctx<'_>, node: &Node) -> Parsed {
             after,
             repeat,
             resolved,
+            severity,
         });
     }
     parsed
@@ -79,7 +93,7 @@ fn after(ctx: &mut Ctx<'_>, node: &Node) -> Option<u32> {
 }
 
 /// `match:` key -> value or `'~regex'`.
-fn matchers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Matcher> {
+pub(super) fn matchers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Matcher> {
     let mut out = Vec::new();
     let Some(entries) = ctx.map(node, "a map of `spec`, `target` or label name to value") else {
         return out;
@@ -118,7 +132,7 @@ fn matchers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Matcher> {
 
 /// Compile `pattern` so that it must match the whole value. The pattern is checked on its own
 /// first, so that `a)|(b` cannot escape the anchoring group.
-fn anchored(pattern: &str) -> Result<regex::Regex, String> {
+pub(crate) fn anchored(pattern: &str) -> Result<regex::Regex, String> {
     compile_regex(pattern)?;
     compile_regex(&format!("^(?:{pattern})$"))
 }

@@ -146,7 +146,10 @@ const TARGET_CHANGES: &[Change] = &[
         t.expect.body[0].ops[0] = CheckOp::NotContains("Error".into())
     }),
     ("tls", |t| {
-        t.expect.tls = Some(TlsExpect { min_days_valid: 15 })
+        t.expect.tls = Some(TlsExpect {
+            min_days_valid: 15,
+            severity: Default::default(),
+        })
     }),
     ("html id", |t| t.expect.html[0].id = "other".into()),
     ("html css", |t| t.expect.html[0].css = css("ol > li")),
