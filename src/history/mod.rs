@@ -13,7 +13,8 @@
 //!    where it stopped. Once an hour it prunes: raw runs after 7 days, hourly roll-ups after 90,
 //!    daily roll-ups and incidents after 2 years ([`store`]).
 //! 3. Readers ([`query`], [`doc`]) open the database read-only (WAL: while the daemon writes)
-//!    and answer from the roll-ups.
+//!    and answer from the roll-ups: the status page's summaries, `/api/v1/history`, badges, and
+//!    [`report`] (`dcrawl report`, no daemon needed).
 //!
 //! **Uptime** is time-weighted: a run's result holds from its start until the next run starts,
 //! but at most twice the target's interval; beyond that (the daemon was stopped, a run hung)
@@ -29,6 +30,8 @@ pub mod ingest;
 pub mod latency;
 pub mod query;
 pub mod range;
+pub mod report;
+mod report_html;
 pub mod rollup;
 pub mod store;
 pub mod writer;
@@ -40,6 +43,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{Schedule, Target};
 use crate::result::CheckResult;
 
+pub use report_html::escape as escape_html;
 pub use store::{Db, HistoryError};
 pub use writer::{Counters, HistoryOptions, Recorder};
 
@@ -243,5 +247,7 @@ mod unit_tests {
     }
 }
 
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 pub(crate) mod tests;
