@@ -58,6 +58,8 @@ pub struct Shared {
     pub health: Arc<Health>,
     /// The alert engine, when alerting runs.
     pub alerts: Option<Arc<AlertEngine>>,
+    /// History of every run, when kept (set once at start).
+    pub history: std::sync::OnceLock<Arc<crate::history::Recorder>>,
 }
 
 impl Shared {
@@ -87,6 +89,7 @@ impl Shared {
             metrics,
             status: Arc::default(),
             health,
+            history: std::sync::OnceLock::new(),
         })
     }
 
@@ -290,6 +293,9 @@ async fn target_loop(
         }
         shared.metrics.record(&result);
         shared.status.record(&result);
+        if let Some(history) = shared.history.get() {
+            history.record(&target, &result, false);
+        }
         if let Some(alerts) = &shared.alerts {
             let shown = alerts.observe(&labels, &result).await;
             shared
