@@ -99,6 +99,10 @@ impl Shared {
             metrics: Arc::clone(&self.metrics),
             status: Arc::clone(&self.status),
             health: Arc::clone(&self.health),
+            history: self
+                .history
+                .get()
+                .map(|h| Arc::new(crate::server::history::HistoryHandle::new(h.reader()))),
         }
     }
 }

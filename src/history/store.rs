@@ -135,6 +135,18 @@ impl Db {
         Ok(Db { conn })
     }
 
+    /// Open the database in `dir` (it must exist) for queries only, beside a writer in the same
+    /// process: unlike a read-only connection, it may tidy the WAL away when it closes last.
+    pub fn open_query_only(dir: &Path) -> Result<Db, HistoryError> {
+        let conn = Connection::open_with_flags(
+            path_in(dir),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+        Ok(Db { conn })
+    }
+
     /// Delete what is past its retention at `now_ms`: hourly roll-ups, daily roll-ups, closed
     /// incidents, and one chunk of raw runs. Returns whether raw runs are left to prune (call
     /// again, between batches).

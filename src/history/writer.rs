@@ -81,7 +81,7 @@ impl Recorder {
         counters: Counters,
     ) -> Result<Arc<Recorder>, HistoryError> {
         let ingest = Ingest::new(Db::open(dir)?)?;
-        let reader = Arc::new(Reader::new(Db::open_read_only(dir)?));
+        let reader = Arc::new(Reader::new(Db::open_query_only(dir)?));
         let (tx, rx) = std::sync::mpsc::sync_channel(options.queue.max(1));
         let errors = counters.write_errors.clone();
         let thread = std::thread::Builder::new()
