@@ -100,6 +100,28 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Print per-target uptime, incidents and latency percentiles from the state directory
+    /// (no daemon needed; works while one runs). Default range: the last 30 days.
+    Report {
+        /// Start: an RFC 3339 time or a date (its UTC midnight) [default: 30 days before --to].
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// End: an RFC 3339 time or a date (the end of that UTC day) [default: now].
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// The state directory of `dcrawl run`.
+        #[arg(long = "state-dir", value_name = "DIR", default_value = ".dcrawl")]
+        state_dir: PathBuf,
+        /// Only the spec with this name.
+        #[arg(long, value_name = "NAME")]
+        spec: Option<String>,
+        /// Only targets with this name.
+        #[arg(long, value_name = "NAME")]
+        target: Option<String>,
+    },
     /// Print the JSON Schema of spec files (or of alert or web config files), for editors.
     Schema {
         /// Which files: spec files, alert routing files or the web config file.
@@ -193,6 +215,28 @@ pub enum SchemaOf {
     /// The web config file (`dcrawl run --web-config FILE`).
     #[value(alias = "web-config")]
     Web,
+}
+
+/// Output format of `dcrawl report`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+    Html,
+}
+
+impl ReportFormat {
+    /// The library's format.
+    pub fn format(self) -> crate::history::report::Format {
+        use crate::history::report::Format;
+        match self {
+            ReportFormat::Text => Format::Text,
+            ReportFormat::Json => Format::Json,
+            ReportFormat::Csv => Format::Csv,
+            ReportFormat::Html => Format::Html,
+        }
+    }
 }
 
 /// Output format of `dcrawl check`.

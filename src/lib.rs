@@ -22,6 +22,9 @@
 //! With `--shard I/N`, [`shard`] picks the targets this process checks out of the whole
 //! configuration (a stable hash of `spec/target`, then a jump consistent hash).
 //!
+//! [`history`] keeps every run of `dcrawl run` in the state directory, rolled up into uptime,
+//! incidents and latency for the status page, `/api/v1/history`, badges and `dcrawl report`.
+//!
 //! [`schema`] turns the same key tables that [`spec`] walks into the JSON Schema of spec, alert
 //! and web config files that editors use (`dcrawl schema`).
 //!
@@ -40,6 +43,7 @@ pub mod evaluate;
 pub mod fetch;
 pub mod flow;
 pub mod health;
+pub mod history;
 pub mod load;
 pub mod metrics;
 pub mod model;

@@ -163,6 +163,54 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => runtime()?.block_on(alert_test(&channel, &alerts)),
         Command::Demo { listen, once } => runtime()?.block_on(demo(listen, once)),
         Command::Schema { of, out } => schema(of, out),
+        Command::Report {
+            from,
+            to,
+            format,
+            state_dir,
+            spec,
+            target,
+        } => Ok(history_report(
+            from.as_deref(),
+            to.as_deref(),
+            format,
+            &state_dir,
+            spec.as_deref(),
+            target.as_deref(),
+        )),
+    }
+}
+
+/// `dcrawl report`: read the state directory's history (read-only) and print the report.
+fn history_report(
+    from: Option<&str>,
+    to: Option<&str>,
+    format: dcrawl::cli::ReportFormat,
+    state_dir: &std::path::Path,
+    spec: Option<&str>,
+    target: Option<&str>,
+) -> u8 {
+    use dcrawl::history::{Db, range, report};
+    let now = chrono::Utc::now();
+    let range = match range::resolve(from, to, now) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("dcrawl: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let made = Db::open_read_only(state_dir)
+        .map_err(report::ReportError::from)
+        .and_then(|db| report::build(&db, range, spec, target, now));
+    match made {
+        Ok(r) => {
+            print!("{}", report::render(&r, format.format()));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("dcrawl: {e}");
+            EXIT_INVALID
+        }
     }
 }
 

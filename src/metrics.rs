@@ -65,6 +65,8 @@ pub struct Metrics {
     /// `dcrawl_shard{index,count}`: one series, 1, naming this process's shard.
     shard: Family<ShardLabels, Gauge>,
     schedule_lateness: Histogram,
+    /// `dcrawl_history_write_errors_total` and `dcrawl_history_dropped_runs_total`.
+    history: crate::history::Counters,
     /// Series each target has created, keyed by (spec, target).
     seen: Mutex<HashMap<(String, String), Seen>>,
 }
@@ -111,6 +113,7 @@ impl Metrics {
             schedule_lateness: Histogram::new([
                 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
             ]),
+            history: crate::history::Counters::default(),
             seen: Mutex::new(HashMap::new()),
             registry: Registry::default(),
         };
@@ -236,6 +239,16 @@ impl Metrics {
             "How late scheduled runs started against their due time",
             m.schedule_lateness.clone(),
         );
+        r.register(
+            "dcrawl_history_write_errors",
+            "Runs not kept in history because writing their batch failed",
+            m.history.write_errors.clone(),
+        );
+        r.register(
+            "dcrawl_history_dropped_runs",
+            "Runs not kept in history because its queue was full",
+            m.history.dropped.clone(),
+        );
         let build_info: Family<VersionLabels, Gauge> = Family::default();
         build_info
             .get_or_create(&VersionLabels {
@@ -248,6 +261,11 @@ impl Metrics {
             build_info,
         );
         Metrics { registry, ..m }
+    }
+
+    /// The counters history increments when it loses runs.
+    pub fn history_counters(&self) -> crate::history::Counters {
+        self.history.clone()
     }
 
     /// Record one check result of a target.

@@ -182,6 +182,24 @@ impl StatusStore {
         }
     }
 
+    /// Every (spec, target) of the running configuration, in configuration order.
+    pub fn keys(&self) -> Vec<TargetKey> {
+        let layout = self.layout.read().unwrap_or_else(|p| p.into_inner());
+        layout
+            .iter()
+            .flat_map(|(spec, _, names)| names.iter().map(|n| (spec.clone(), n.clone())))
+            .collect()
+    }
+
+    /// The last result of spec/target: `None` when it is not configured, `Some(None)` before
+    /// its first run.
+    pub fn configured_outcome(&self, spec: &str, target: &str) -> Option<Option<Outcome>> {
+        let targets = self.targets.read().unwrap_or_else(|p| p.into_inner());
+        targets
+            .get(&(spec.to_string(), target.to_string()))
+            .map(|s| s.last.as_ref().map(|r| r.outcome))
+    }
+
     /// A consistent copy of everything, in configuration order.
     pub fn snapshot(&self) -> Vec<(String, SpecState)> {
         let layout = self

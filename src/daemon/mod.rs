@@ -60,6 +60,8 @@ pub struct Shared {
     pub alerts: Option<Arc<AlertEngine>>,
     /// Where rendered targets' screenshots go (set by `run`, which knows the state directory).
     pub screenshots: std::sync::OnceLock<Arc<crate::screenshots::Screenshots>>,
+    /// History of every run, when kept (set once at start).
+    pub history: std::sync::OnceLock<Arc<crate::history::Recorder>>,
 }
 
 impl Shared {
@@ -90,6 +92,7 @@ impl Shared {
             status: Arc::default(),
             health,
             screenshots: std::sync::OnceLock::new(),
+            history: std::sync::OnceLock::new(),
         })
     }
 
@@ -100,6 +103,10 @@ impl Shared {
             status: Arc::clone(&self.status),
             health: Arc::clone(&self.health),
             screenshots: self.screenshots.get().cloned(),
+            history: self
+                .history
+                .get()
+                .map(|h| Arc::new(crate::server::history::HistoryHandle::new(h.reader()))),
         }
     }
 }
@@ -316,6 +323,9 @@ async fn target_loop(
         shared
             .status
             .set_blocked_by(&target.spec, &target.name, blocked_by.clone());
+        if let Some(history) = shared.history.get() {
+            history.record(&target, &result, false);
+        }
         if let Some(alerts) = &shared.alerts {
             let quiet = crate::alert::state::Quiet {
                 blocked: blocked_by.is_some(),

@@ -58,6 +58,9 @@ pub enum RunError {
     /// The state directory could not be used.
     #[error("{0}")]
     State(#[from] crate::alert::store::StoreError),
+    /// The history database could not be opened.
+    #[error("{0}")]
+    History(#[from] crate::history::HistoryError),
     /// The notification client could not be built.
     #[error("cannot build the notification client: {0}")]
     Delivery(#[from] crate::alert::channels::DeliveryError),
@@ -137,6 +140,12 @@ pub async fn run(
         Some(engine.clone()),
         Arc::new(Health::new(clock, crate::health::STALL_AFTER)),
     );
+    let history = crate::history::Recorder::open(
+        &options.state_dir,
+        crate::history::HistoryOptions::default(),
+        metrics.history_counters(),
+    )?;
+    let _ = shared.history.set(Arc::clone(&history));
     let mut supervisor = Supervisor::new(Arc::clone(&shared));
     let share = supervisor.apply_shard(&loaded.specs, options.shard);
     metrics.set_shard(options.shard.index(), options.shard.count());
@@ -181,7 +190,7 @@ pub async fn run(
         Arc::clone(&live),
         server_stop_rx,
     ));
-    tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status and /healthz");
+    tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status, /api/v1/history, /badge/SPEC/TARGET.svg and /healthz");
     on_ready(&base);
 
     tokio::pin!(shutdown);
@@ -243,6 +252,8 @@ pub async fn run(
     supervisor.shutdown(options.shutdown_grace).await;
     // Every browser of a render target is stopped (its process group killed) with the checks.
     renderer.shutdown().await;
+    // Write the runs still queued for history (the target tasks have stopped).
+    let _ = tokio::task::spawn_blocking(move || history.close()).await;
     let _ = engine_stop.send(true);
     if tokio::time::timeout_at(
         deadline.max(tokio::time::Instant::now() + Duration::from_secs(1)),

@@ -1,11 +1,13 @@
 //! The HTTP endpoints of `run` and `demo`: `/metrics`, `/`, `/api/v1/status`,
-//! `/healthz`.
+//! `/healthz`, and from [`history`] `/api/v1/history` and the badges of [`badge`].
 //!
 //! How they are served comes from the web config ([`web_config`]): optional TLS ([`tls`]),
 //! optional credentials ([`auth`]) and, always, bounds on slow and numerous clients
 //! ([`listen`]).
 
 pub mod auth;
+pub mod badge;
+pub mod history;
 pub mod listen;
 pub mod page;
 pub mod status;
@@ -37,6 +39,8 @@ pub struct ServerHandle {
     pub health: Arc<Health>,
     /// `/screenshots/SPEC/TARGET.png`, when rendered targets keep screenshots.
     pub screenshots: Option<Arc<crate::screenshots::Screenshots>>,
+    /// `/api/v1/history`, badges and the status page's uptime (`None`: no history kept).
+    pub history: Option<Arc<history::HistoryHandle>>,
 }
 
 async fn metrics(State(handle): State<ServerHandle>, headers: HeaderMap) -> Response {
@@ -64,7 +68,17 @@ async fn api_status(State(handle): State<ServerHandle>) -> Response {
 
 async fn index(State(handle): State<ServerHandle>) -> Response {
     let status = &handle.status;
-    match page::render(&status.snapshot(), status.share(), chrono::Utc::now()) {
+    let summaries = match &handle.history {
+        Some(h) => h.summaries().await,
+        None => None,
+    };
+    let now = chrono::Utc::now();
+    match page::render_with(
+        &status.snapshot(),
+        status.share(),
+        now,
+        summaries.as_deref(),
+    ) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "status page failed to render");
@@ -107,6 +121,8 @@ pub fn router(handle: ServerHandle) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/status", get(api_status))
         .route("/screenshots/{spec}/{file}", get(screenshot))
+        .route("/api/v1/history", get(history::api))
+        .route("/badge/{spec}/{file}", get(badge::badge))
         .with_state(handle)
 }
 

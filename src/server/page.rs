@@ -1,11 +1,13 @@
 //! The status page at `/`: what an on-call person reads at a glance. Server-rendered HTML
 //! (minijinja, auto-escaped), no JavaScript, auto-refreshing, readable on a phone.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::history::doc::{Key, Summary};
 use crate::report::format_number;
 use crate::report::text::format_duration;
 use crate::result::Outcome;
@@ -30,6 +32,8 @@ struct PageView {
     /// "shard 1/3: 997 of 3000 targets" when sharded.
     shard: Option<String>,
     specs: Vec<SpecView>,
+    /// Whether history is kept (links `/api/v1/history`).
+    history_kept: bool,
 }
 
 #[derive(Serialize)]
@@ -61,6 +65,8 @@ struct TargetView {
     quiet: Vec<String>,
     history: Vec<HistoryMark>,
     screenshot: Option<String>,
+    /// Uptime, latency sparkline and incidents, when history is kept.
+    uptime: Option<super::history::UptimeView>,
 }
 
 /// One step of a flow target's last run.
@@ -192,6 +198,7 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
                 title: format!("{} {}", h.outcome.as_str(), ago(since(now, h.at))),
             })
             .collect(),
+        uptime: None,
     }
 }
 
@@ -205,13 +212,29 @@ pub fn render(
     share: Share,
     now: DateTime<Utc>,
 ) -> Result<String, minijinja::Error> {
+    render_with(specs, share, now, None)
+}
+
+/// Render the page, with each target's uptime and incidents from `history` when kept.
+pub fn render_with(
+    specs: &[(String, SpecState)],
+    share: Share,
+    now: DateTime<Utc>,
+    history: Option<&HashMap<Key, Summary>>,
+) -> Result<String, minijinja::Error> {
     let mut views: Vec<SpecView> = specs
         .iter()
         .map(|(name, spec)| {
             let mut targets: Vec<TargetView> = spec
                 .targets
                 .iter()
-                .map(|(n, t)| target_view(n, t, now))
+                .map(|(n, t)| {
+                    let mut view = target_view(n, t, now);
+                    view.uptime = history
+                        .and_then(|h| h.get(&(name.clone(), n.clone())))
+                        .map(|s| super::history::uptime_view(s, now.timestamp_millis()));
+                    view
+                })
                 .collect();
             // Failing targets first; otherwise keep file order (the sort is stable).
             targets.sort_by_key(|t| !is_failing(t));
@@ -250,6 +273,7 @@ pub fn render(
         pending,
         shard: (share.shard.count() > 1).then(|| share.to_string()),
         specs: views,
+        history_kept: history.is_some(),
     };
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);

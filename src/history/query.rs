@@ -1,0 +1,292 @@
+//! Reading history back: targets and their last runs, time-weighted tallies over a range,
+//! latency histograms and series, and incidents. Everything comes from the roll-ups and the
+//! incident table (raw runs are the record, not read here), so a month of 10,000 targets is a
+//! few hundred thousand rows.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rusqlite::params;
+
+use super::ingest::Last;
+use super::latency::Histogram;
+use super::rollup::{Plan, Tally, Tier, overlap, plan};
+use super::store::{Db, HistoryError};
+use super::{Class, result_name};
+
+/// A target known to history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetRow {
+    /// Row id.
+    pub id: i64,
+    /// Spec name.
+    pub spec: String,
+    /// Target name.
+    pub target: String,
+    /// Its last run, whose result holds until the next (at most its cap).
+    pub last: Option<Last>,
+    /// The last run's result name.
+    pub last_result: &'static str,
+}
+
+/// One incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    /// The first run that was not up.
+    pub start_ms: i64,
+    /// The next up run's start; `None` while open.
+    pub end_ms: Option<i64>,
+    /// The first run's result (`failure` or `error`).
+    pub result: &'static str,
+    /// The first run's first failure or error.
+    pub first_failure: Option<String>,
+    /// Runs that were not up during it.
+    pub failed_runs: i64,
+}
+
+/// A target's incidents in a range: the most recent first, at most a limit, and how many in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Incidents {
+    /// The most recent ones.
+    pub list: Vec<Incident>,
+    /// How many overlap the range.
+    pub total: u64,
+}
+
+/// A read-only connection shared by the endpoints (`std::sync::Mutex`: queries are short and
+/// run off the async workers).
+pub struct Reader {
+    /// The connection.
+    db: Mutex<Db>,
+}
+
+impl Reader {
+    /// Wrap a read-only `db`.
+    pub fn new(db: Db) -> Reader {
+        Reader { db: Mutex::new(db) }
+    }
+
+    /// Run `f` on the connection. Blocks: call it off the async workers.
+    pub fn with<T>(&self, f: impl FnOnce(&Db) -> T) -> T {
+        f(&self.db.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// `AND target_id = ?3` when only one target is wanted.
+fn only_clause(only: Option<i64>) -> &'static str {
+    if only.is_some() {
+        " AND target_id = ?3"
+    } else {
+        ""
+    }
+}
+
+impl Db {
+    /// Every target history knows, by spec and name.
+    pub fn targets(&self) -> Result<Vec<TargetRow>, HistoryError> {
+        self.targets_where("", params![])
+    }
+
+    fn targets_where(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<TargetRow>, HistoryError> {
+        let sql = format!(
+            "SELECT id, spec, name, last_start_ms, last_class, last_cap_ms, last_result FROM targets {filter} ORDER BY spec, name"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(args, |r| {
+            let last = match (r.get::<_, Option<i64>>(3)?, r.get::<_, Option<i64>>(5)?) {
+                (Some(start_ms), Some(cap_ms)) => Some(Last {
+                    start_ms,
+                    class: Class::from_code(r.get::<_, Option<i64>>(4)?.unwrap_or(0)),
+                    cap_ms,
+                }),
+                _ => None,
+            };
+            Ok(TargetRow {
+                id: r.get(0)?,
+                spec: r.get(1)?,
+                target: r.get(2)?,
+                last,
+                last_result: result_name(r.get::<_, Option<i64>>(6)?.unwrap_or(0)),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One target, if history knows it.
+    pub fn target(&self, spec: &str, name: &str) -> Result<Option<TargetRow>, HistoryError> {
+        Ok(self
+            .targets_where("WHERE spec = ?1 AND name = ?2", params![spec, name])?
+            .pop())
+    }
+
+    /// Time-weighted tallies over `[from, to)` at `now` for `targets` (or the one with id
+    /// `only`), with the plan that says which range they cover. The last run's time counts up
+    /// to `now` (at most its cap).
+    pub fn tallies(
+        &self,
+        targets: &[TargetRow],
+        from: i64,
+        to: i64,
+        now: i64,
+        only: Option<i64>,
+    ) -> Result<(Plan, HashMap<i64, Tally>), HistoryError> {
+        let p = plan(from, to, now);
+        let mut out: HashMap<i64, Tally> = HashMap::new();
+        for &(tier, a, b) in &p.pieces {
+            let sql = format!(
+                "SELECT target_id, SUM(up_ms), SUM(down_ms), SUM(maint_ms), SUM(runs), SUM(down_runs)
+                 FROM {} WHERE bucket >= ?1 AND bucket < ?2{} GROUP BY target_id",
+                tier.table(),
+                only_clause(only)
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let map = |r: &rusqlite::Row<'_>| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Tally {
+                        up_ms: r.get(1)?,
+                        down_ms: r.get(2)?,
+                        maint_ms: r.get(3)?,
+                        runs: r.get(4)?,
+                        down_runs: r.get(5)?,
+                    },
+                ))
+            };
+            let rows = match only {
+                Some(id) => stmt.query_map(params![a, b, id], map)?,
+                None => stmt.query_map(params![a, b], map)?,
+            };
+            for row in rows {
+                let (id, t) = row?;
+                out.entry(id).or_default().add(&t);
+            }
+        }
+        for t in targets.iter().filter(|t| only.is_none_or(|id| id == t.id)) {
+            if let Some(last) = t.last {
+                let end = (last.start_ms.saturating_add(last.cap_ms)).min(now);
+                let ms = overlap(last.start_ms, end, p.from, p.to);
+                if ms > 0 {
+                    out.entry(t.id).or_default().add_time(last.class, ms);
+                }
+            }
+        }
+        Ok((p, out))
+    }
+
+    /// Latency histograms over the pieces of `p`, per target (or for `only`).
+    pub fn latency(
+        &self,
+        p: &Plan,
+        only: Option<i64>,
+    ) -> Result<HashMap<i64, Histogram>, HistoryError> {
+        let mut out: HashMap<i64, Histogram> = HashMap::new();
+        for &(tier, a, b) in &p.pieces {
+            let sql = format!(
+                "SELECT target_id, latency FROM {} WHERE bucket >= ?1 AND bucket < ?2{} AND latency IS NOT NULL",
+                tier.table(),
+                only_clause(only)
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let map = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?));
+            let rows = match only {
+                Some(id) => stmt.query_map(params![a, b, id], map)?,
+                None => stmt.query_map(params![a, b], map)?,
+            };
+            for row in rows {
+                let (id, blob) = row?;
+                out.entry(id).or_default().merge(&Histogram::decode(&blob));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One target's buckets of `tier` in `[from, to)`, oldest first: (bucket, runs, latency).
+    pub fn series(
+        &self,
+        id: i64,
+        tier: Tier,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, i64, Histogram)>, HistoryError> {
+        let sql = format!(
+            "SELECT bucket, runs, latency FROM {} WHERE target_id = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
+            tier.table()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![id, from, to], |r| {
+            let blob: Option<Vec<u8>> = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                blob.map(|b| Histogram::decode(&b)).unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Hourly latency histograms of every target from `from` on: (target, bucket, histogram).
+    pub fn hourly_latency_since(
+        &self,
+        from: i64,
+    ) -> Result<Vec<(i64, i64, Histogram)>, HistoryError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT target_id, bucket, latency FROM hourly WHERE bucket >= ?1 AND latency IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![from], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                Histogram::decode(&r.get::<_, Vec<u8>>(2)?),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Incidents overlapping `[from, to)`, per target (or for `only`): the `limit` most recent
+    /// and the count.
+    pub fn incidents(
+        &self,
+        from: i64,
+        to: i64,
+        limit: usize,
+        only: Option<i64>,
+    ) -> Result<HashMap<i64, Incidents>, HistoryError> {
+        let sql = format!(
+            "SELECT target_id, start_ms, end_ms, result, first_failure, failed_runs FROM incidents
+             WHERE start_ms < ?2 AND (end_ms IS NULL OR end_ms > ?1){}
+             ORDER BY target_id, start_ms DESC",
+            only_clause(only)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Incident {
+                    start_ms: r.get(1)?,
+                    end_ms: r.get(2)?,
+                    result: result_name(r.get(3)?),
+                    first_failure: r.get(4)?,
+                    failed_runs: r.get(5)?,
+                },
+            ))
+        };
+        let rows = match only {
+            Some(id) => stmt.query_map(params![from, to, id], map)?,
+            None => stmt.query_map(params![from, to], map)?,
+        };
+        let mut out: HashMap<i64, Incidents> = HashMap::new();
+        for row in rows {
+            let (id, incident) = row?;
+            let entry = out.entry(id).or_default();
+            entry.total += 1;
+            if entry.list.len() < limit {
+                entry.list.push(incident);
+            }
+        }
+        Ok(out)
+    }
+}

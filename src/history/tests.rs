@@ -1,0 +1,326 @@
+//! Roll-ups, uptime and incidents against a series computed by hand, the writer across a
+//! restart, retention, and the writer's failure handling.
+
+use super::doc::{self, Options};
+use super::ingest::Ingest;
+use super::rollup::{Tally, Tier};
+use super::*;
+
+/// 2026-11-25T10:50:00Z: the series below crosses 11:00.
+pub const T0: i64 = 1_795_603_800_000;
+const S: i64 = 1000;
+
+/// A run of shop/home at `T0 + at_s` seconds.
+pub fn run(at_s: i64, result: &'static str, duration_ms: i64, maintenance: bool) -> Run {
+    Run {
+        spec: "shop".into(),
+        target: "home".into(),
+        started_ms: T0 + at_s * S,
+        duration_ms,
+        result,
+        status: (result != "error").then_some(if result == "failure" { 500 } else { 200 }),
+        failure: match result {
+            "failure" => Some("status: expected 2xx, found 500".into()),
+            "error" => Some("error: connection refused".into()),
+            "warning" => Some("max_duration: expected <= 250 ms, found 300 ms".into()),
+            _ => None,
+        },
+        maintenance,
+        interval_ms: 60 * S,
+    }
+}
+
+/// Every minute, with a restart gap, a maintenance window and a warning (see `hand_computed`).
+pub fn series() -> (Vec<Run>, Vec<Run>) {
+    let before_restart = vec![
+        run(0, "success", 100, false),
+        run(60, "success", 100, false),
+        run(120, "failure", 200, false),
+        run(180, "error", 10_000, false),
+        run(240, "success", 100, false),
+        run(300, "warning", 300, false),
+        run(360, "success", 100, false),
+    ];
+    // The daemon was down from 06:00 (+360 s) to 20:00 (+1200 s) after the hour.
+    let after_restart = vec![
+        run(1200, "success", 100, true),
+        run(1260, "failure", 200, true),
+        run(1320, "success", 100, false),
+        run(1380, "failure", 200, false),
+    ];
+    (before_restart, after_restart)
+}
+
+/// The series written in two batches with a restart (a new writer on the same file) between.
+pub fn written(dir: &std::path::Path) -> Db {
+    let (a, b) = series();
+    {
+        let mut ingest = Ingest::new(Db::open(dir).unwrap()).unwrap();
+        ingest.apply(&a[..3]).unwrap();
+        ingest.apply(&a[3..]).unwrap();
+    }
+    let mut ingest = Ingest::new(Db::open(dir).unwrap()).unwrap();
+    ingest.apply(&b).unwrap();
+    Db::open_read_only(dir).unwrap()
+}
+
+/// "Now": 30 s after the last run.
+pub const NOW: i64 = T0 + 1410 * S;
+
+#[test]
+fn hand_computed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = written(dir.path());
+    let rows = db.targets().unwrap();
+    assert_eq!(rows.len(), 1);
+    // Up: 0-60, 60-120, 240-300, 300-360 (the warning), 360-480 (capped at twice the
+    // interval; 480-1200 is unknown), 1320-1380. Down: 120-180, 180-240, 1380-now (30 s,
+    // still holding). Maintenance: 1200-1320, the failure in it included.
+    let want = Tally {
+        up_ms: 420 * S,
+        down_ms: 150 * S,
+        maint_ms: 120 * S,
+        runs: 11,
+        down_runs: 3,
+    };
+    let (plan, tallies) = db.tallies(&rows, T0, NOW, NOW, None).unwrap();
+    assert_eq!(tallies[&rows[0].id], want);
+    assert_eq!(plan.from, T0 - 50 * 60 * S);
+    let uptime = want.uptime().unwrap();
+    assert!((uptime - 100.0 * 420.0 / 570.0).abs() < 1e-9, "{uptime}");
+    // The same through the one-target path.
+    let (_, one) = db.tallies(&rows, T0, NOW, NOW, Some(rows[0].id)).unwrap();
+    assert_eq!(one[&rows[0].id], want);
+    // Hour by hour: up to 11:00 (+600 s) and after.
+    let (_, before) = db.tallies(&rows, T0, T0 + 600 * S, NOW, None).unwrap();
+    assert_eq!(
+        before[&rows[0].id],
+        Tally {
+            up_ms: 360 * S,
+            down_ms: 120 * S,
+            maint_ms: 0,
+            runs: 7,
+            down_runs: 2
+        }
+    );
+
+    let docs = doc::build(
+        &db,
+        &rows,
+        &[("shop".into(), "home".into())],
+        T0,
+        NOW,
+        NOW,
+        Options {
+            incidents_limit: 10,
+            series: true,
+        },
+    )
+    .unwrap();
+    let d = &docs[0];
+    assert_eq!(d.range.uptime_percent, Some(doc::floor4(uptime)));
+    assert_eq!(d.range.up_seconds, 420.0);
+    assert_eq!(d.range.maintenance_seconds, 120.0);
+    // Counted from 10:00 to now: 4410 s, of which 690 s are known.
+    assert_eq!(d.range.unknown_seconds, 4410.0 - 690.0);
+    assert_eq!((d.range.runs, d.range.failed_runs), (11, 3));
+    assert_eq!(d.uptime.day, d.range.uptime_percent);
+    // Incidents, the most recent first: one open since +1380 s, one from +120 s to +240 s
+    // (two failed runs); the failure in maintenance opened none.
+    assert_eq!(d.incidents_total, 2);
+    let open = &d.incidents[0];
+    assert!(open.open && open.end.is_none());
+    assert_eq!(open.start.timestamp_millis(), T0 + 1380 * S);
+    assert_eq!(open.duration_seconds, 30.0);
+    let closed = &d.incidents[1];
+    assert_eq!(
+        (
+            closed.start.timestamp_millis(),
+            closed.end.map(|e| e.timestamp_millis())
+        ),
+        (T0 + 120 * S, Some(T0 + 240 * S))
+    );
+    assert_eq!((closed.duration_seconds, closed.failed_runs), (120.0, 2));
+    assert_eq!(closed.result, "failure");
+    assert_eq!(
+        closed.first_failure.as_deref(),
+        Some("status: expected 2xx, found 500")
+    );
+    // Latency: runs with a response outside maintenance: 100 ms x5, 200 ms x2, 300 ms.
+    assert_eq!(d.latency.runs, 8);
+    let near = |got: Option<f64>, want: f64| {
+        let got = got.unwrap();
+        assert!((got - want).abs() / want < 0.05, "{got} vs {want}");
+    };
+    near(d.latency.p50_seconds, 0.1);
+    near(d.latency.p95_seconds, 0.3);
+    near(d.latency.p99_seconds, 0.3);
+    let series = d.latency_series.as_ref().unwrap();
+    assert_eq!(series.step, "1h");
+    assert_eq!(
+        series.points.iter().map(|p| p.runs).collect::<Vec<_>>(),
+        [7, 4]
+    );
+}
+
+#[test]
+fn hourly_and_daily_roll_ups_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ingest = Ingest::new(Db::open(dir.path()).unwrap()).unwrap();
+    // Every 7 minutes for three days, failing one run in five.
+    let runs: Vec<Run> = (0..(3 * 24 * 60 / 7))
+        .map(|i| {
+            run(
+                i * 420,
+                if i % 5 == 0 { "failure" } else { "success" },
+                50,
+                false,
+            )
+        })
+        .map(|r| Run {
+            interval_ms: 420 * S,
+            ..r
+        })
+        .collect();
+    for chunk in runs.chunks(100) {
+        ingest.apply(chunk).unwrap();
+    }
+    let db = Db::open_read_only(dir.path()).unwrap();
+    let sum = |tier: Tier| {
+        let sql = format!(
+            "SELECT SUM(up_ms), SUM(down_ms), SUM(runs), SUM(down_runs) FROM {}",
+            tier.table()
+        );
+        db.conn
+            .query_row(&sql, [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap()
+    };
+    assert_eq!(sum(Tier::Hourly), sum(Tier::Daily));
+    let (up, down, n, failed): (i64, i64, i64, i64) = sum(Tier::Hourly);
+    assert_eq!(n, runs.len() as i64);
+    assert_eq!(failed, runs.len().div_ceil(5) as i64);
+    // Every run but the last closed a 420 s segment.
+    assert_eq!(up + down, (runs.len() as i64 - 1) * 420 * S);
+}
+
+#[test]
+fn retention_prunes_each_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = T0 + 1000 * DAY_MS;
+    let at = |days_ago: i64, result: &'static str| Run {
+        started_ms: now - days_ago * DAY_MS,
+        ..run(0, result, 100, false)
+    };
+    let mut ingest = Ingest::new(Db::open(dir.path()).unwrap()).unwrap();
+    let runs = [
+        at(800, "failure"),
+        at(799, "success"),
+        at(700, "success"),
+        at(91, "success"),
+        at(89, "success"),
+        at(8, "success"),
+        at(6, "success"),
+        Run {
+            started_ms: now - HOUR_MS,
+            ..run(0, "success", 100, false)
+        },
+    ];
+    ingest.apply(&runs).unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let buckets = |tier: Tier| {
+        let sql = format!("SELECT bucket FROM {} ORDER BY bucket", tier.table());
+        let mut stmt = db.conn.prepare(&sql).unwrap();
+        stmt.query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .collect::<Result<Vec<i64>, _>>()
+            .unwrap()
+    };
+    assert_eq!(db.raw_count().unwrap(), 8);
+    assert!(buckets(Tier::Hourly)[0] < now - 700 * DAY_MS);
+    while db.prune(now).unwrap() {}
+    // Raw: only the last 7 days.
+    assert_eq!(db.raw_count().unwrap(), 2);
+    // Hourly: nothing older than 90 days; 89 days ago is kept.
+    let hourly = buckets(Tier::Hourly);
+    assert!(hourly[0] >= now - HOURLY_KEEP_MS - HOUR_MS, "{hourly:?}");
+    assert!(hourly.contains(&Tier::Hourly.bucket(now - 89 * DAY_MS)));
+    // Daily: two years; 700 and 91 days ago are kept, 800 is gone.
+    let daily = buckets(Tier::Daily);
+    assert!(!daily.contains(&Tier::Daily.bucket(now - 800 * DAY_MS)));
+    assert!(daily.contains(&Tier::Daily.bucket(now - 700 * DAY_MS)));
+    assert!(daily.contains(&Tier::Daily.bucket(now - 91 * DAY_MS)));
+    // The incident of 800 days ago ended 799 days ago: gone.
+    let incidents: i64 = db
+        .conn
+        .query_row("SELECT COUNT(*) FROM incidents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(incidents, 0);
+}
+
+/// `run`, moved to the last hours (the recorder prunes by the real clock).
+fn recent(at_s: i64) -> Run {
+    let base = rollup::floor(chrono::Utc::now().timestamp_millis(), HOUR_MS) - 2 * HOUR_MS;
+    let r = run(at_s, "success", 100, false);
+    Run {
+        started_ms: r.started_ms - T0 + base,
+        ..r
+    }
+}
+
+#[test]
+fn a_failed_write_is_counted_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let counters = Counters::default();
+    let recorder = Recorder::open(dir.path(), HistoryOptions::default(), counters.clone()).unwrap();
+    recorder.record_run(recent(0));
+    recorder.flush();
+    // Someone breaks the table under the writer.
+    let other = rusqlite::Connection::open(store::path_in(dir.path())).unwrap();
+    other
+        .execute_batch("ALTER TABLE runs RENAME TO runs_moved")
+        .unwrap();
+    recorder.record_run(recent(60));
+    recorder.flush();
+    assert_eq!(counters.write_errors.get(), 1);
+    other
+        .execute_batch("ALTER TABLE runs_moved RENAME TO runs")
+        .unwrap();
+    recorder.record_run(recent(120));
+    recorder.flush();
+    assert_eq!(counters.write_errors.get(), 1);
+    let db = Db::open_read_only(dir.path()).unwrap();
+    assert_eq!(db.raw_count().unwrap(), 2);
+    // The failed batch left nothing behind: the first run's result holds until the third.
+    let rows = db.targets().unwrap();
+    let t0 = recent(0).started_ms;
+    let (_, t) = db
+        .tallies(&rows, t0, t0 + 120 * S, t0 + 120 * S, None)
+        .unwrap();
+    assert_eq!(t[&rows[0].id].up_ms, 120 * S);
+    assert_eq!(t[&rows[0].id].runs, 2);
+    // After closing, runs are dropped and counted, never blocking.
+    recorder.close();
+    recorder.record_run(recent(180));
+    assert_eq!(counters.dropped.get(), 1);
+}
+
+#[test]
+fn a_read_only_reader_sees_a_live_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder =
+        Recorder::open(dir.path(), HistoryOptions::default(), Counters::default()).unwrap();
+    let reader = recorder.reader();
+    recorder.record_run(recent(0));
+    recorder.flush();
+    assert_eq!(reader.with(|db| db.raw_count().unwrap()), 1);
+    recorder.record_run(recent(60));
+    recorder.flush();
+    assert_eq!(reader.with(|db| db.raw_count().unwrap()), 2);
+    // A separate read-only open (as `dcrawl report` does) while the writer is open.
+    assert_eq!(
+        Db::open_read_only(dir.path()).unwrap().raw_count().unwrap(),
+        2
+    );
+}
