@@ -249,6 +249,7 @@ fn validate(specs: &[PathBuf], alerts: &[PathBuf], web: Option<PathBuf>) -> u8 {
             specs: config,
             alerts,
         }) => {
+            warn_without_browser(&config);
             println!(
                 "{} specs, {} targets, {} channels, {} routes OK",
                 config.specs.len(),
@@ -259,6 +260,22 @@ fn validate(specs: &[PathBuf], alerts: &[PathBuf], web: Option<PathBuf>) -> u8 {
             EXIT_OK
         }
         Err(all) => print_diagnostics(&all),
+    }
+}
+
+/// `validate` warns (exit code unchanged) when `render` targets would find no browser: the one
+/// `--browser` would use by default (`DCRAWL_BROWSER`, else `chromium` on PATH).
+fn warn_without_browser(config: &Config) {
+    let rendered = config.targets().filter(|t| t.render.is_some()).count();
+    if rendered == 0 {
+        return;
+    }
+    let binary =
+        std::env::var_os("DCRAWL_BROWSER").map_or_else(|| PathBuf::from("chromium"), PathBuf::from);
+    if let Err(e) = dcrawl::render::find_browser(&binary) {
+        eprintln!(
+            "warning: {rendered} render target(s) will be errors until a browser is found: {e}"
+        );
     }
 }
 

@@ -35,7 +35,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// Which loader a file goes through.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Spec,
     Alert,
@@ -119,8 +119,15 @@ fn examples(kind: Kind) -> Vec<String> {
 
 #[test]
 fn example_files_load() {
+    // `specs/shop.yaml` depends on a target of `specs/api.yaml`: the example specs load as the
+    // set `dcrawl validate --specs specs` reads; every other example loads on its own.
+    let together = dcrawl::spec::load_paths(&[std::path::PathBuf::from("specs")], &env);
+    assert!(together.is_ok(), "specs/: {:?}", together.err());
     for kind in [Kind::Spec, Kind::Alert] {
         for (i, text) in examples(kind).iter().enumerate() {
+            if kind == Kind::Spec && text.contains("depends_on: [api/") {
+                continue;
+            }
             assert_eq!(load(kind, text), Ok(()), "{kind:?} example {i}");
         }
     }

@@ -133,3 +133,28 @@ async fn without_a_browser_a_render_target_is_an_error_saying_how_to_install_one
     assert!(error.contains("apt-get install chromium"), "{error}");
     assert!(error.contains("--browser PATH"), "{error}");
 }
+
+#[test]
+fn validate_warns_when_render_targets_have_no_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.yaml");
+    std::fs::write(
+        &file,
+        "name: app\ntargets:\n  - name: spa\n    url: \"http://127.0.0.1:1/\"\n    render: {}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dcrawl"))
+        .args(["validate", "--specs"])
+        .arg(&file)
+        .env("DCRAWL_BROWSER", "/nonexistent/chromium")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning, not an error: {stderr}"
+    );
+    assert!(stderr.contains("warning: 1 render target(s)"), "{stderr}");
+    assert!(stderr.contains("apt-get install chromium"), "{stderr}");
+}
