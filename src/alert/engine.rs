@@ -98,6 +98,22 @@ impl AlertEngine {
         Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The maintenance window covering a target at `at`, if any.
+    pub fn maintenance(
+        &self,
+        spec: &str,
+        target: &str,
+        labels: &BTreeMap<String, String>,
+        at: chrono::DateTime<Utc>,
+    ) -> Option<super::maintenance::Active> {
+        super::maintenance::active(&self.config().maintenance, spec, target, labels, at)
+    }
+
+    /// Are there maintenance windows at all?
+    pub fn has_maintenance(&self) -> bool {
+        !self.config().maintenance.is_empty()
+    }
+
     /// The alert state of a target for display.
     pub fn shown(&self, spec: &str, target: &str) -> Shown {
         let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
@@ -125,16 +141,17 @@ impl AlertEngine {
         });
     }
 
-    /// Take a finished check into account: update the target's alert state, queue the
-    /// notifications its transitions cause. Returns the state to display.
+    /// Take a finished check into account at `now` (the daemon's clock): update the target's
+    /// alert state, queue the notifications its transitions cause, none while `quiet` holds
+    /// them back. Returns the state to display.
     pub async fn observe(
         &self,
         labels: &BTreeMap<String, String>,
         result: &CheckResult,
         quiet: Quiet,
+        now: chrono::DateTime<Utc>,
     ) -> Shown {
         let config = self.config();
-        let now = Utc::now();
         let routes: Vec<(String, &super::Route)> = config
             .routes
             .iter()

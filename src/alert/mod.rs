@@ -10,6 +10,7 @@
 pub mod channels;
 pub mod config;
 pub mod engine;
+pub mod maintenance;
 pub mod notification;
 pub mod state;
 pub mod store;
@@ -32,6 +33,8 @@ pub struct AlertConfig {
     pub channels: BTreeMap<String, Channel>,
     /// Routes in file order; every route that matches a target applies.
     pub routes: Vec<Route>,
+    /// Maintenance windows in file order.
+    pub maintenance: Vec<maintenance::Maintenance>,
 }
 
 /// A named receiver of notifications.

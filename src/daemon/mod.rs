@@ -6,6 +6,7 @@
 //! task skip those ticks and count them, so runs of one target never overlap and no queue grows.
 //! Fetch concurrency is bounded by the shared [`Fetcher`].
 
+mod quiet;
 pub mod reload;
 mod run;
 
@@ -290,20 +291,10 @@ async fn target_loop(
         }
         shared.metrics.record(&result);
         shared.status.record(&result);
-        // A failing run whose dependency fails too is blocked by it (the runs of the
-        // dependency recorded so far decide).
-        let blocked_by = (result.outcome != crate::result::Outcome::Success)
-            .then(|| shared.status.failing_dependency(&target.depends_on))
-            .flatten();
-        shared
-            .status
-            .set_blocked_by(&target.spec, &target.name, blocked_by.clone());
         if let Some(alerts) = &shared.alerts {
-            let quiet = crate::alert::state::Quiet {
-                blocked: blocked_by.is_some(),
-                ..Default::default()
-            };
-            let shown = alerts.observe(&labels, &result, quiet).await;
+            let now = clock.now();
+            let quiet = quiet::of_run(&shared, alerts, &target, &labels, &result, now);
+            let shown = alerts.observe(&labels, &result, quiet, now).await;
             shared
                 .status
                 .set_alert(&target.spec, &target.name, shown.as_str());
@@ -331,7 +322,11 @@ async fn target_loop(
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod quiet_tests;
+
 pub use crate::load::Loaded;
+pub use quiet::refresh_maintenance;
 pub use run::{Loader, RunError, RunOptions, run};
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the

@@ -156,10 +156,18 @@ pub async fn run(
     tokio::pin!(shutdown);
     // The loop's own beat for `/healthz`: it stops when the loop is stuck (in a reload, say).
     let mut beat = tokio::time::interval(HEARTBEAT);
+    // Whether the last refresh had windows to show (a reload that removes them clears them).
+    let mut maintenance_shown = false;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            _ = beat.tick() => shared.health.reload_loop_beat(),
+            _ = beat.tick() => {
+                shared.health.reload_loop_beat();
+                if engine.has_maintenance() || maintenance_shown {
+                    super::refresh_maintenance(&shared, &engine, clock.now());
+                    maintenance_shown = engine.has_maintenance();
+                }
+            }
             Some(reason) = triggers.rx.recv() => {
                 // The web config is part of the configuration: a problem in it or in the specs
                 // and alerts rejects the whole reload.

@@ -94,3 +94,23 @@ fn removed_target_loses_every_series() {
     assert!(!text.contains("target=\"home\""), "{text}");
     assert!(text.contains("target=\"other\""));
 }
+
+#[test]
+fn a_warning_passes_and_maintenance_is_a_gauge_removed_with_the_target() {
+    let m = Metrics::new();
+    m.record(&result("home", Outcome::Warning));
+    m.set_maintenance("shop", "home", true);
+    m.set_maintenance("shop", "other", false);
+    let text = m.encode_text();
+    for needle in [
+        "dcrawl_check_success{spec=\"shop\",target=\"home\"} 1",
+        "dcrawl_checks_total{spec=\"shop\",target=\"home\",result=\"warning\"} 1",
+        "dcrawl_maintenance{spec=\"shop\",target=\"home\"} 1",
+        "dcrawl_maintenance{spec=\"shop\",target=\"other\"} 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    m.remove_target("shop", "home");
+    let text = m.encode_text();
+    assert!(!text.contains("target=\"home\""), "{text}");
+}

@@ -57,7 +57,8 @@ struct TargetView {
     steps: Vec<StepView>,
     extracted: String,
     alert: Option<String>,
-    /// `blocked by spec/target` while a failing dependency keeps its alerts quiet.
+    /// `maintenance NAME until TIME` and `blocked by spec/target`, while they keep its alerts
+    /// quiet.
     quiet: Vec<String>,
     history: Vec<HistoryMark>,
 }
@@ -178,9 +179,13 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
             .unwrap_or_default(),
         alert: s.alert.clone(),
         quiet: s
-            .blocked_by
+            .maintenance
             .iter()
-            .map(|b| format!("blocked by {b}"))
+            .map(|m| {
+                let until = m.until.format("%Y-%m-%d %H:%M UTC");
+                format!("maintenance {} until {until}", m.name)
+            })
+            .chain(s.blocked_by.iter().map(|b| format!("blocked by {b}")))
             .collect(),
         history: s
             .history
