@@ -48,6 +48,8 @@ pub struct TargetState {
     pub blocked_by: Option<String>,
     /// The maintenance window covering it now.
     pub maintenance: Option<Active>,
+    /// The silence holding its notifications back now: (id, until).
+    pub silenced: Option<(String, DateTime<Utc>)>,
 }
 
 /// A spec's labels and its targets' states, for display.
@@ -90,6 +92,7 @@ impl StatusStore {
                 alert: None,
                 blocked_by: None,
                 maintenance: None,
+                silenced: None,
             });
             state.url = t.redact(t.url.as_str());
             state.schedule = t.schedule.to_string();
@@ -176,6 +179,19 @@ impl StatusStore {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Set the silence covering a target, (id, until) (`None`: none).
+    pub fn set_silenced(
+        &self,
+        spec: &str,
+        target: &str,
+        silenced: Option<(String, DateTime<Utc>)>,
+    ) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
+            state.silenced = silenced;
         }
     }
 

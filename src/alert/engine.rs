@@ -15,6 +15,7 @@ use tokio::sync::{Notify, watch};
 
 use super::channels::Deliverer;
 use super::notification::{AlertStatus, Notification};
+use super::silence::Silences;
 use super::state::{Quiet, Shown, TargetAlert, Transition, route_key};
 use super::store::{OutboxRow, Store, StoreError};
 use super::{AlertConfig, ChannelKind};
@@ -36,6 +37,8 @@ pub const DELIVERY_LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// At most this many failures go into one notification.
 pub const MAX_FAILURES_LISTED: usize = 20;
 
+mod hold;
+
 type Key = (String, String);
 
 /// See the module documentation.
@@ -54,6 +57,8 @@ pub struct AlertEngine {
     am_active: Mutex<HashMap<(String, String, String), Notification>>,
     /// Wakes the delivery loop when something was queued.
     wake: Notify,
+    /// The running silences (kept in the same store).
+    silences: Arc<Silences>,
     /// Public URL of the status page, for links.
     external_url: Option<String>,
 }
@@ -76,6 +81,7 @@ impl AlertEngine {
     ) -> Result<Arc<AlertEngine>, StoreError> {
         let states = store.load_states()?;
         metrics.set_notifications_pending(store.pending()?);
+        let silences = Arc::new(Silences::load(Arc::clone(&store))?);
         Ok(Arc::new(AlertEngine {
             store,
             deliverer,
@@ -84,6 +90,7 @@ impl AlertEngine {
             states: Mutex::new(states),
             am_active: Mutex::new(HashMap::new()),
             wake: Notify::new(),
+            silences,
             external_url,
         }))
     }
@@ -190,6 +197,12 @@ impl AlertEngine {
             created_at: now,
         };
         let mut queue = Vec::new();
+        // A silence holds this run's notifications back (and keeps Alertmanager's view as is).
+        let silenced = self
+            .silences
+            .covering(&result.spec, &result.target, labels, now)
+            .is_some();
+        let mut held = Vec::new();
         for (route, transition) in &transitions {
             let Some((_, r)) = routes.iter().find(|(k, _)| k == route) else {
                 continue;
@@ -200,19 +213,27 @@ impl AlertEngine {
                     Transition::Repeat => template(AlertStatus::Firing, channel, true),
                     Transition::Resolve => template(AlertStatus::Resolved, channel, false),
                 };
-                queue.push(of_streak(n, r.severity, &before, &after));
+                let n = of_streak(n, r.severity, &before, &after);
+                if silenced {
+                    held.push(hold::held(route, *transition, n));
+                } else {
+                    queue.push(n);
+                }
             }
         }
-        self.track_alertmanager(&config, &routes, &after, &queue, &template);
+        if !silenced {
+            self.track_alertmanager(&config, &routes, &after, &queue, &template);
+        }
         // A target no route applies to keeps its streak in memory only: persisting it would
         // cost a synchronous write per failed run for nothing that could ever notify.
         let worth_saving = !routes.is_empty() || before.routes != after.routes;
-        if (worth_saving && before != after) || !queue.is_empty() {
+        if (worth_saving && before != after) || !queue.is_empty() || !held.is_empty() {
             let store = Arc::clone(&self.store);
             let (spec, target) = key;
             let n = queue.len();
             let saved = tokio::task::spawn_blocking(move || {
-                store.commit(&spec, &target, &after, &queue, now.timestamp_millis())?;
+                let now_ms = now.timestamp_millis();
+                store.commit_with_held(&spec, &target, &after, &queue, &held, now_ms)?;
                 // The pending gauge counts what is queued from the moment it is queued.
                 if queue.is_empty() {
                     Ok(None)

@@ -97,6 +97,7 @@ impl Shared {
             metrics: Arc::clone(&self.metrics),
             status: Arc::clone(&self.status),
             health: Arc::clone(&self.health),
+            silences: self.alerts.as_ref().map(|a| a.silences()),
         }
     }
 }
@@ -326,7 +327,7 @@ mod tests;
 mod quiet_tests;
 
 pub use crate::load::Loaded;
-pub use quiet::refresh_maintenance;
+pub use quiet::refresh_quiet;
 pub use run::{Loader, RunError, RunOptions, run};
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the

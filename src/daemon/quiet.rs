@@ -1,5 +1,5 @@
-//! What keeps a target's alerts quiet, as the daemon sees it: the maintenance window covering
-//! it and a failing dependency, recorded on the status page, in the API and in
+//! What keeps a target's alerts quiet, as the daemon sees it: the maintenance window and the
+//! silence covering it and a failing dependency, recorded on the status page, in the API and in
 //! `dcrawl_maintenance`.
 
 use chrono::{DateTime, Utc};
@@ -36,18 +36,29 @@ pub(super) fn of_run(
     shared
         .metrics
         .set_maintenance(&target.spec, &target.name, quiet.maintenance);
+    let silence = engine
+        .silences()
+        .covering(&target.spec, &target.name, labels, at);
+    status.set_silenced(
+        &target.spec,
+        &target.name,
+        silence.map(|s| (s.id, s.ends_at)),
+    );
     quiet
 }
 
-/// Bring every target's maintenance window up to date at `at`, between runs too: a window
-/// shows on the status page and in `dcrawl_maintenance` from its first second.
-pub fn refresh_maintenance(shared: &Shared, engine: &AlertEngine, at: DateTime<Utc>) {
+/// Bring every target's maintenance window and silence up to date at `at`, between runs too:
+/// they show on the status page and in `dcrawl_maintenance` from their first second.
+pub fn refresh_quiet(shared: &Shared, engine: &AlertEngine, at: DateTime<Utc>) {
     let status = &shared.status;
+    let silences = engine.silences();
     for (spec, target, labels) in status.targets_with_labels() {
         let window = engine.maintenance(&spec, &target, &labels, at);
         let on = window.is_some();
         if status.set_maintenance(&spec, &target, window) {
             shared.metrics.set_maintenance(&spec, &target, on);
         }
+        let silence = silences.covering(&spec, &target, &labels, at);
+        status.set_silenced(&spec, &target, silence.map(|s| (s.id, s.ends_at)));
     }
 }

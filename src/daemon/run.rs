@@ -114,6 +114,7 @@ pub async fn run(
     )?;
     engine.set_config(loaded.alerts.clone());
     let (engine_stop, engine_stop_rx) = watch::channel(false);
+    let release_task = tokio::spawn(Arc::clone(&engine).release_loop(engine_stop_rx.clone()));
     let engine_task = tokio::spawn(Arc::clone(&engine).run(engine_stop_rx));
 
     let clock = Clock::new();
@@ -150,22 +151,24 @@ pub async fn run(
         Arc::clone(&live),
         server_stop_rx,
     ));
-    tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status and /healthz");
+    tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status, /api/v1/silences and /healthz");
     on_ready(&base);
 
     tokio::pin!(shutdown);
     // The loop's own beat for `/healthz`: it stops when the loop is stuck (in a reload, say).
     let mut beat = tokio::time::interval(HEARTBEAT);
-    // Whether the last refresh had windows to show (a reload that removes them clears them).
-    let mut maintenance_shown = false;
+    // Whether the last refresh had windows or silences to show (the next clears them).
+    let mut quiet_shown = false;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             _ = beat.tick() => {
                 shared.health.reload_loop_beat();
-                if engine.has_maintenance() || maintenance_shown {
-                    super::refresh_maintenance(&shared, &engine, clock.now());
-                    maintenance_shown = engine.has_maintenance();
+                let now = clock.now();
+                let quiet = engine.has_maintenance() || engine.silences().any_active(now);
+                if quiet || quiet_shown {
+                    super::refresh_quiet(&shared, &engine, now);
+                    quiet_shown = quiet;
                 }
             }
             Some(reason) = triggers.rx.recv() => {
@@ -211,6 +214,7 @@ pub async fn run(
     {
         tracing::warn!("notifications still in flight were left in the outbox for the next start");
     }
+    let _ = release_task.await;
     let _ = server_stop.send(true);
     let _ = server.await;
     tracing::info!("stopped");

@@ -1,5 +1,5 @@
 //! The HTTP endpoints of `run` and `demo`: `/metrics`, `/`, `/api/v1/status`,
-//! `/healthz`.
+//! `/api/v1/silences` ([`silences`]), `/healthz`.
 //!
 //! How they are served comes from the web config ([`web_config`]): optional TLS ([`tls`]),
 //! optional credentials ([`auth`]) and, always, bounds on slow and numerous clients
@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod listen;
 pub mod page;
+pub mod silences;
 pub mod status;
 pub mod tls;
 pub mod web_config;
@@ -15,10 +16,11 @@ pub mod web_config;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use tokio::sync::watch;
 
 use crate::health::Health;
@@ -35,6 +37,8 @@ pub struct ServerHandle {
     pub status: Arc<StatusStore>,
     /// `/healthz`.
     pub health: Arc<Health>,
+    /// `/api/v1/silences` (`None` without an alert engine: the routes answer 503).
+    pub silences: Option<Arc<crate::alert::silence::Silences>>,
 }
 
 async fn metrics(State(handle): State<ServerHandle>, headers: HeaderMap) -> Response {
@@ -82,6 +86,16 @@ pub fn router(handle: ServerHandle) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/api/v1/status", get(api_status))
+        .route(
+            "/api/v1/silences",
+            get(silences::list)
+                .post(silences::create)
+                .layer(DefaultBodyLimit::max(silences::MAX_BODY)),
+        )
+        .route(
+            "/api/v1/silences/{id}",
+            delete(silences::expire).layer(DefaultBodyLimit::max(silences::MAX_BODY)),
+        )
         .with_state(handle)
 }
 

@@ -185,6 +185,10 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
                 let until = m.until.format("%Y-%m-%d %H:%M UTC");
                 format!("maintenance {} until {until}", m.name)
             })
+            .chain(s.silenced.iter().map(|(id, until)| {
+                let until = until.format("%Y-%m-%d %H:%M UTC");
+                format!("silenced until {until} ({id})")
+            }))
             .chain(s.blocked_by.iter().map(|b| format!("blocked by {b}")))
             .collect(),
         history: s
