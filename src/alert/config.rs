@@ -194,7 +194,12 @@ Values taken from the environment, SMTP passwords and the values of credential h
 channel's secrets: they are never printed back (in logs, errors, status pages or alert \
 payloads) and show as `***`.\n\n\
 ## Durations\n\n\
-`repeat` takes a number with a unit, e.g. `30m`, `4h`, `1h30m`, `1d`.\n";
+`repeat` and a window's `duration` take a number with a unit, e.g. `30m`, `4h`, `1h30m`, `1d`.\n\n\
+## Silences\n\n\
+Quiet times that are not planned are not written here: `dcrawl silence --match spec=shop --for \
+30m` (or `POST /api/v1/silences` on the daemon) silences the matching targets' notifications \
+until it ends or is expired (`dcrawl silence --list`, `--expire ID`). Their notifications are \
+held, not lost: what is still true when the silence ends is sent then.\n";
 
 /// Render the alert file reference (the content of `docs/alert-reference.md`).
 pub fn reference_markdown() -> String {
