@@ -4,10 +4,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
 
 use crate::fetch::{DEFAULT_CONCURRENCY, DEFAULT_PER_HOST, FetchOptions};
 use crate::shard::Shard;
+
+/// Default `--listen` of `run` and `demo`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9813";
+/// Default `--url` of `silence`: `http://` and the default `--listen`.
+pub const DEFAULT_DAEMON_URL: &str = "http://127.0.0.1:9813";
 
 /// `dcrawl`: the whole command line.
 #[derive(Parser)]
@@ -64,8 +69,8 @@ pub enum Command {
         /// Alert routing file or folder (repeatable) [default: alerts, skipped when absent].
         #[arg(long = "alerts", value_name = "PATH")]
         alerts: Vec<PathBuf>,
-        /// Address of the HTTP endpoints (/, /metrics, /api/v1/status, /healthz).
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
+        /// Address of the HTTP endpoints (/, /metrics, /api/v1/status, /api/v1/silences, /healthz).
+        #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
         listen: SocketAddr,
         /// Directory for persistent state.
         #[arg(long = "state-dir", value_name = "DIR", default_value = ".dcrawl")]
@@ -86,6 +91,9 @@ pub enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Silence the notifications of matching targets on a running daemon, list silences or
+    /// expire one.
+    Silence(SilenceArgs),
     /// Alert channel tools.
     Alert {
         #[command(subcommand)]
@@ -94,7 +102,7 @@ pub enum Command {
     /// Start the built-in demo shop and run the daemon against it with bundled specs.
     Demo {
         /// Address of the status page and metrics.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9813")]
+        #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
         listen: SocketAddr,
         /// Check the shop once, print the results and exit instead of running the daemon.
         #[arg(long)]
@@ -146,6 +154,57 @@ pub enum AlertCommand {
         #[arg(long = "alerts", value_name = "PATH")]
         alerts: Vec<PathBuf>,
     },
+}
+
+/// `dcrawl silence`: create (`--match ... --for ...`), `--list` or `--expire ID`.
+#[derive(clap::Args, Debug)]
+#[command(group(ArgGroup::new("action").required(true).args(["matchers", "list", "expire"])))]
+#[command(group(ArgGroup::new("end").args(["duration", "until"])))]
+pub struct SilenceArgs {
+    /// Silence the targets matching KEY=VALUE: `spec`, `target` or a label name; VALUE=~REGEX
+    /// matches a regex against the whole value (repeatable: all must hold).
+    #[arg(long = "match", value_name = "KEY=VALUE", requires = "end")]
+    pub matchers: Vec<String>,
+    /// How long the silence lasts, e.g. 30m or 2h.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// When the silence ends instead, RFC 3339 (e.g. 2026-11-25T18:00:00+01:00).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Why, for the others (shown by --list and the API).
+    #[arg(long, value_name = "TEXT", requires = "matchers")]
+    pub comment: Option<String>,
+    /// List the active silences.
+    #[arg(long)]
+    pub list: bool,
+    /// Expire the silence with this id now (its held notifications are sent if still true).
+    #[arg(long, value_name = "ID")]
+    pub expire: Option<String>,
+    /// The daemon's base URL: `http://` and its --listen (https:// with a TLS web config).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_DAEMON_URL)]
+    pub url: String,
+    /// A bearer token of the daemon's web config (`bearer_tokens`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "DCRAWL_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// A user of the daemon's web config (`basic_auth_users`); needs --password.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// That user's password.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "DCRAWL_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Also trust this CA certificate (PEM) for an https:// daemon with its own certificate.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Fetch bounds shared by `check` and `run`.
@@ -272,6 +331,26 @@ mod tests {
             panic!("not run");
         };
         assert!(listen.ip().is_unspecified());
+    }
+
+    #[test]
+    fn silence_defaults_to_the_default_listen_address_and_needs_an_action() {
+        assert_eq!(DEFAULT_DAEMON_URL, format!("http://{DEFAULT_LISTEN}"));
+        let Command::Silence(args) =
+            parse(&["dcrawl", "silence", "--match", "spec=shop", "--for", "30m"]).command
+        else {
+            panic!("not silence");
+        };
+        assert_eq!(args.url, DEFAULT_DAEMON_URL);
+        assert_eq!(args.matchers, ["spec=shop"]);
+        assert!(Cli::try_parse_from(["dcrawl", "silence"]).is_err());
+        assert!(Cli::try_parse_from(["dcrawl", "silence", "--match", "spec=shop"]).is_err());
+        assert!(Cli::try_parse_from(["dcrawl", "silence", "--list", "--expire", "x"]).is_err());
+        let both = [
+            "dcrawl", "silence", "--match", "a=b", "--for", "1m", "--until", "x",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+        assert!(Cli::try_parse_from(["dcrawl", "silence", "--list"]).is_ok());
     }
 
     #[test]

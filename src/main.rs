@@ -161,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Alert {
             command: AlertCommand::Test { channel, alerts },
         } => runtime()?.block_on(alert_test(&channel, &alerts)),
+        Command::Silence(args) => runtime()?.block_on(silence(&args)),
         Command::Demo { listen, once } => runtime()?.block_on(demo(listen, once)),
         Command::Schema { of, out } => schema(of, out),
         Command::Report {
@@ -357,6 +358,20 @@ async fn check(
     } else {
         EXIT_CHECK_FAILED
     })
+}
+
+/// `dcrawl silence`: talk to a running daemon's `/api/v1/silences`.
+async fn silence(args: &dcrawl::cli::SilenceArgs) -> anyhow::Result<u8> {
+    match dcrawl::alert::silence::client::run(args).await {
+        Ok(text) => {
+            print!("{text}");
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("dcrawl: {e}");
+            Ok(e.exit_code())
+        }
+    }
 }
 
 /// `dcrawl alert test`: one test notification, delivered now (not through the outbox).

@@ -57,6 +57,8 @@ pub struct Metrics {
     step_success: Family<StepLabels, Gauge>,
     skipped_runs: Family<TargetLabels, Counter>,
     alert_firing: Family<TargetLabels, Gauge>,
+    /// `dcrawl_maintenance{spec,target}`: 1 while a maintenance window covers the target.
+    maintenance: Family<TargetLabels, Gauge>,
     notifications: Family<ChannelLabels, Counter>,
     notifications_pending: Gauge,
     config_reload_success: Gauge,
@@ -104,6 +106,7 @@ impl Metrics {
             step_success: Family::default(),
             skipped_runs: Family::default(),
             alert_firing: Family::default(),
+            maintenance: Family::default(),
             notifications: Family::default(),
             notifications_pending: Gauge::default(),
             config_reload_success: Gauge::default(),
@@ -202,6 +205,11 @@ impl Metrics {
             "dcrawl_alert_firing",
             "1 while the target's alert is firing, else 0",
             m.alert_firing.clone(),
+        );
+        r.register(
+            "dcrawl_maintenance",
+            "1 while a maintenance window of the alert files covers the target, else 0",
+            m.maintenance.clone(),
         );
         r.register(
             "dcrawl_notifications",
@@ -429,6 +437,16 @@ impl Metrics {
             .set(i64::from(firing));
     }
 
+    /// Set whether a maintenance window covers the target.
+    pub fn set_maintenance(&self, spec: &str, target: &str, on: bool) {
+        self.maintenance
+            .get_or_create(&TargetLabels {
+                spec: spec.into(),
+                target: target.into(),
+            })
+            .set(i64::from(on));
+    }
+
     /// Count one delivery attempt of a notification.
     pub fn record_notification(&self, channel: &str, sent: bool) {
         let result = if sent { "sent" } else { "failed" };
@@ -481,13 +499,14 @@ impl Metrics {
             &self.response_size,
             &self.tls_expiry,
             &self.alert_firing,
+            &self.maintenance,
         ] {
             family.remove(&t);
         }
         self.check_duration.remove(&t);
         self.last_run.remove(&t);
         self.skipped_runs.remove(&t);
-        for result in ["success", "failure", "error"] {
+        for result in ["success", "warning", "failure", "error"] {
             self.checks.remove(&ResultLabels {
                 spec: spec.into(),
                 target: target.into(),

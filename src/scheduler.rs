@@ -33,8 +33,13 @@ impl Default for Clock {
 impl Clock {
     /// A clock starting at the current wall time.
     pub fn new() -> Clock {
+        Clock::starting_at(Utc::now())
+    }
+
+    /// A clock that reads `wall` now (tests on tokio's paused time start it at a chosen date).
+    pub fn starting_at(wall: DateTime<Utc>) -> Clock {
         Clock {
-            wall0: Utc::now(),
+            wall0: wall,
             inst0: tokio::time::Instant::now(),
         }
     }

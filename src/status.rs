@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 
+use crate::alert::maintenance::Active;
 use crate::model::Config;
 use crate::result::{CheckResult, Outcome};
 use crate::shard::Share;
@@ -47,6 +48,10 @@ pub struct TargetState {
     pub screenshot: Option<String>,
     /// `spec/target` of a failing dependency that keeps this failing target's alerts quiet.
     pub blocked_by: Option<String>,
+    /// The maintenance window covering it now.
+    pub maintenance: Option<Active>,
+    /// The silence holding its notifications back now: (id, until).
+    pub silenced: Option<(String, DateTime<Utc>)>,
 }
 
 /// A spec's labels and its targets' states, for display.
@@ -89,6 +94,8 @@ impl StatusStore {
                 alert: None,
                 screenshot: None,
                 blocked_by: None,
+                maintenance: None,
+                silenced: None,
             });
             state.url = t.redact(t.url.as_str());
             state.schedule = t.schedule.to_string();
@@ -172,6 +179,44 @@ impl StatusStore {
         if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
             state.blocked_by = blocked_by;
         }
+    }
+
+    /// Set the maintenance window covering a target (`None`: none); says whether that changed.
+    pub fn set_maintenance(&self, spec: &str, target: &str, window: Option<Active>) -> bool {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        match targets.get_mut(&(spec.to_string(), target.to_string())) {
+            Some(state) if state.maintenance != window => {
+                state.maintenance = window;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Set the silence covering a target, (id, until) (`None`: none).
+    pub fn set_silenced(
+        &self,
+        spec: &str,
+        target: &str,
+        silenced: Option<(String, DateTime<Utc>)>,
+    ) {
+        let mut targets = self.targets.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = targets.get_mut(&(spec.to_string(), target.to_string())) {
+            state.silenced = silenced;
+        }
+    }
+
+    /// Every target of the running configuration in order, with its spec's labels.
+    pub fn targets_with_labels(&self) -> Vec<(String, String, BTreeMap<String, String>)> {
+        let layout = self.layout.read().unwrap_or_else(|p| p.into_inner());
+        layout
+            .iter()
+            .flat_map(|(spec, labels, names)| {
+                names
+                    .iter()
+                    .map(move |n| (spec.clone(), n.clone(), labels.clone()))
+            })
+            .collect()
     }
 
     /// Set a target's alert state.

@@ -144,6 +144,7 @@ async fn a_hanging_alertmanager_delays_no_other_delivery_nor_shutdown() {
         .into_iter()
         .collect(),
         routes: vec![route("a", "am"), route("b", "hook")],
+        maintenance: vec![],
     };
     let dir = tempfile::tempdir().unwrap();
     // A delivery timeout far beyond the test: a hanging request stays in flight throughout.
@@ -167,7 +168,12 @@ async fn a_hanging_alertmanager_delays_no_other_delivery_nor_shutdown() {
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(Arc::clone(&first).run(stop_rx));
     first
-        .observe(&labels, &failed("a"), Default::default())
+        .observe(
+            &labels,
+            &failed("a"),
+            Default::default(),
+            chrono::Utc::now(),
+        )
         .await;
     assert!(eventually(|| am.requests.load(Ordering::SeqCst) >= 1).await);
     let _ = stop.send(true);
@@ -179,7 +185,12 @@ async fn a_hanging_alertmanager_delays_no_other_delivery_nor_shutdown() {
     am.hang.store(true, Ordering::SeqCst);
     let engine = engine(store);
     engine
-        .observe(&labels, &failed("a"), Default::default())
+        .observe(
+            &labels,
+            &failed("a"),
+            Default::default(),
+            chrono::Utc::now(),
+        )
         .await;
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(Arc::clone(&engine).run(stop_rx));
@@ -189,7 +200,12 @@ async fn a_hanging_alertmanager_delays_no_other_delivery_nor_shutdown() {
     );
     // While that re-post hangs, b fires: its webhook gets it.
     engine
-        .observe(&labels, &failed("b"), Default::default())
+        .observe(
+            &labels,
+            &failed("b"),
+            Default::default(),
+            chrono::Utc::now(),
+        )
         .await;
     assert!(
         eventually(|| hooked.load(Ordering::SeqCst) == 1).await,

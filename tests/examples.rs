@@ -69,9 +69,11 @@ fn exposition() -> String {
     m.record(&result("home", Outcome::Success));
     m.record(&result("products", Outcome::Failure));
     m.record(&result("api", Outcome::Error));
+    m.record(&result("slow", Outcome::Warning));
     m.record_skipped("shop", "home", 1);
     m.record_crawl("shop", "products", 10, 1);
     m.set_alert_firing("shop", "products", true);
+    m.set_maintenance("shop", "home", true);
     m.record_notification("ops-hook", true);
     m.record_notification("ops-hook", false);
     m.set_notifications_pending(1);

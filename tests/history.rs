@@ -75,6 +75,7 @@ fn endpoints(dir: &std::path::Path) -> (axum::Router, Arc<Recorder>) {
         health: Arc::new(Health::default()),
         history: Some(Arc::new(HistoryHandle::new(recorder.reader()))),
         screenshots: None,
+        silences: None,
     };
     (router(handle), recorder)
 }

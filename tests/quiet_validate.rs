@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use dcrawl::alert::maintenance::When;
 use dcrawl::model::Severity;
 use dcrawl::spec::{Source, load_paths, load_sources};
 
@@ -123,4 +124,48 @@ fn depends_on_compiles_across_files() {
             .depends_on
             .is_empty()
     );
+}
+
+/// Every mistake of a `maintenance:` list, each at its position.
+#[test]
+fn maintenance_mistakes_are_positioned() {
+    let path = PathBuf::from("tests/fixtures/alerts/invalid/maintenance.yaml");
+    let out = match dcrawl::alert::config::load_paths(&[path], &no_env) {
+        Ok(_) => panic!("maintenance.yaml should be rejected"),
+        Err(d) => d.to_string(),
+    };
+    insta::assert_snapshot!("maintenance", out);
+}
+
+#[test]
+fn maintenance_windows_compile() {
+    let text = "maintenance:\n  - name: nightly\n    match: {spec: shop, team: '~web|ops'}\n    schedule: \"0 2 * * 1-5\"\n    duration: 30m\n    timezone: Europe/Berlin\n  - name: migration\n    start: \"2026-11-25T02:00:00+01:00\"\n    end: 2026-11-25T04:00:00Z\n";
+    let config = dcrawl::alert::config::load_sources(
+        &[Source {
+            name: "a.yaml".into(),
+            text: text.into(),
+        }],
+        &no_env,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let [nightly, migration] = &config.maintenance[..] else {
+        panic!("{:?}", config.maintenance)
+    };
+    assert_eq!(nightly.name, "nightly");
+    assert_eq!(nightly.matchers.len(), 2);
+    let labels = [("team".to_string(), "ops".to_string())]
+        .into_iter()
+        .collect();
+    assert!(nightly.covers("shop", "home", &labels));
+    assert!(!nightly.covers("blog", "home", &labels));
+    let When::Recurring { schedule, duration } = &nightly.when else {
+        panic!("{:?}", nightly.when)
+    };
+    assert_eq!(schedule.timezone(), chrono_tz::Europe::Berlin);
+    assert_eq!(*duration, std::time::Duration::from_secs(1800));
+    let When::Once { start, end } = migration.when else {
+        panic!("{:?}", migration.when)
+    };
+    assert_eq!(start.to_rfc3339(), "2026-11-25T01:00:00+00:00");
+    assert_eq!(end.to_rfc3339(), "2026-11-25T04:00:00+00:00");
 }

@@ -8,6 +8,7 @@
 
 mod channel;
 pub mod keys;
+mod maintenance;
 mod route;
 
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<AlertConfi
     let mut config = AlertConfig::default();
     let mut defined: Vec<Defined> = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
+    // Window names so far: (name, file, line).
+    let mut windows: Vec<(String, String, usize)> = Vec::new();
     for source in sources {
         let root = match yaml::parse(&source.name, &source.text) {
             Ok(root) => root,
@@ -110,6 +113,24 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<AlertConfi
                         names: parsed.channels,
                     });
                     config.routes.extend(parsed.route);
+                }
+            }
+            if let Some(n) = f.get("maintenance")
+                && n.value != Value::Null
+                && let Some(items) = ctx.seq(n, "a list of maintenance windows")
+            {
+                for item in items {
+                    let (window, name) = maintenance::window(&mut ctx, item);
+                    let Some((name, pos)) = name else { continue };
+                    if let Some((_, file, line)) = windows.iter().find(|(n, _, _)| *n == name) {
+                        let msg = format!(
+                            "duplicate maintenance window name {name:?} (first defined at {file}:{line})"
+                        );
+                        ctx.err(pos, msg);
+                        continue;
+                    }
+                    windows.push((name, source.name.clone(), pos.line));
+                    config.maintenance.extend(window);
                 }
             }
         }
@@ -173,7 +194,12 @@ Values taken from the environment, SMTP passwords and the values of credential h
 channel's secrets: they are never printed back (in logs, errors, status pages or alert \
 payloads) and show as `***`.\n\n\
 ## Durations\n\n\
-`repeat` takes a number with a unit, e.g. `30m`, `4h`, `1h30m`, `1d`.\n";
+`repeat` and a window's `duration` take a number with a unit, e.g. `30m`, `4h`, `1h30m`, `1d`.\n\n\
+## Silences\n\n\
+Quiet times that are not planned are not written here: `dcrawl silence --match spec=shop --for \
+30m` (or `POST /api/v1/silences` on the daemon) silences the matching targets' notifications \
+until it ends or is expired (`dcrawl silence --list`, `--expire ID`). Their notifications are \
+held, not lost: what is still true when the silence ends is sent then.\n";
 
 /// Render the alert file reference (the content of `docs/alert-reference.md`).
 pub fn reference_markdown() -> String {

@@ -17,6 +17,7 @@ use super::AlertConfig;
 use super::channels::Deliverer;
 use super::notification::{AlertStatus, Notification};
 use super::repost::{InFlight, Reposts};
+use super::silence::Silences;
 use super::state::{Quiet, Shown, TargetAlert, Transition, route_key};
 use super::store::{OutboxRow, Store, StoreError};
 use crate::metrics::Metrics;
@@ -37,6 +38,8 @@ pub const DELIVERY_LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// At most this many failures go into one notification.
 pub const MAX_FAILURES_LISTED: usize = 20;
 
+mod hold;
+
 type Key = (String, String);
 
 /// See the module documentation.
@@ -55,6 +58,8 @@ pub struct AlertEngine {
     reposts: Reposts,
     /// Wakes the delivery loop when something was queued.
     wake: Notify,
+    /// The running silences (kept in the same store).
+    silences: Arc<Silences>,
     /// Public URL of the status page, for links.
     external_url: Option<String>,
 }
@@ -77,6 +82,7 @@ impl AlertEngine {
     ) -> Result<Arc<AlertEngine>, StoreError> {
         let states = store.load_states()?;
         metrics.set_notifications_pending(store.pending()?);
+        let silences = Arc::new(Silences::load(Arc::clone(&store))?);
         Ok(Arc::new(AlertEngine {
             store,
             deliverer,
@@ -85,6 +91,7 @@ impl AlertEngine {
             states: Mutex::new(states),
             reposts: Reposts::default(),
             wake: Notify::new(),
+            silences,
             external_url,
         }))
     }
@@ -97,6 +104,22 @@ impl AlertEngine {
 
     fn config(&self) -> Arc<AlertConfig> {
         Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The maintenance window covering a target at `at`, if any.
+    pub fn maintenance(
+        &self,
+        spec: &str,
+        target: &str,
+        labels: &BTreeMap<String, String>,
+        at: chrono::DateTime<Utc>,
+    ) -> Option<super::maintenance::Active> {
+        super::maintenance::active(&self.config().maintenance, spec, target, labels, at)
+    }
+
+    /// Are there maintenance windows at all?
+    pub fn has_maintenance(&self) -> bool {
+        !self.config().maintenance.is_empty()
     }
 
     /// The alert state of a target for display.
@@ -123,16 +146,17 @@ impl AlertEngine {
         });
     }
 
-    /// Take a finished check into account: update the target's alert state, queue the
-    /// notifications its transitions cause. Returns the state to display.
+    /// Take a finished check into account at `now` (the daemon's clock): update the target's
+    /// alert state, queue the notifications its transitions cause, none while `quiet` holds
+    /// them back. Returns the state to display.
     pub async fn observe(
         &self,
         labels: &BTreeMap<String, String>,
         result: &CheckResult,
         quiet: Quiet,
+        now: chrono::DateTime<Utc>,
     ) -> Shown {
         let config = self.config();
-        let now = Utc::now();
         let routes: Vec<(String, &super::Route)> = config
             .routes
             .iter()
@@ -179,6 +203,12 @@ impl AlertEngine {
             created_at: now,
         };
         let mut queue = Vec::new();
+        // A silence holds this run's notifications back (and keeps Alertmanager's view as is).
+        let silenced = self
+            .silences
+            .covering(&result.spec, &result.target, labels, now)
+            .is_some();
+        let mut held = Vec::new();
         for (route, transition) in &transitions {
             let Some((_, r)) = routes.iter().find(|(k, _)| k == route) else {
                 continue;
@@ -189,20 +219,28 @@ impl AlertEngine {
                     Transition::Repeat => template(AlertStatus::Firing, channel, true),
                     Transition::Resolve => template(AlertStatus::Resolved, channel, false),
                 };
-                queue.push(of_streak(n, r.severity, &before, &after));
+                let n = of_streak(n, r.severity, &before, &after);
+                if silenced {
+                    held.push(hold::held(route, *transition, n));
+                } else {
+                    queue.push(n);
+                }
             }
         }
-        self.reposts
-            .track(&config, &routes, &after, &queue, &template);
+        if !silenced {
+            self.reposts
+                .track(&config, &routes, &after, &queue, &template);
+        }
         // A target no route applies to keeps its streak in memory only: persisting it would
         // cost a synchronous write per failed run for nothing that could ever notify.
         let worth_saving = !routes.is_empty() || before.routes != after.routes;
-        if (worth_saving && before != after) || !queue.is_empty() {
+        if (worth_saving && before != after) || !queue.is_empty() || !held.is_empty() {
             let store = Arc::clone(&self.store);
             let (spec, target) = key;
             let n = queue.len();
             let saved = tokio::task::spawn_blocking(move || {
-                store.commit(&spec, &target, &after, &queue, now.timestamp_millis())?;
+                let now_ms = now.timestamp_millis();
+                store.commit_with_held(&spec, &target, &after, &queue, &held, now_ms)?;
                 // The pending gauge counts what is queued from the moment it is queued.
                 if queue.is_empty() {
                     Ok(None)

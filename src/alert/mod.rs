@@ -10,8 +10,10 @@
 pub mod channels;
 pub mod config;
 pub mod engine;
+pub mod maintenance;
 pub mod notification;
 mod repost;
+pub mod silence;
 pub mod state;
 pub mod store;
 
@@ -36,6 +38,8 @@ pub struct AlertConfig {
     pub channels: BTreeMap<String, Channel>,
     /// Routes in file order; every route that matches a target applies.
     pub routes: Vec<Route>,
+    /// Maintenance windows in file order.
+    pub maintenance: Vec<maintenance::Maintenance>,
 }
 
 /// A named receiver of notifications. Its `Debug` never shows its secrets.
@@ -229,6 +233,21 @@ pub enum MatchValue {
     Equals(String),
     /// Matches this regex (anchored: the whole value).
     Regex(Regex),
+}
+
+impl MatchValue {
+    /// `value` (equals) or `~regex` (anchored: it must match the whole value). The pattern is
+    /// checked on its own first, so that `a)|(b` cannot escape the anchoring group.
+    pub fn parse(text: &str) -> Result<MatchValue, String> {
+        use crate::spec::exprs::compile_regex;
+        match text.strip_prefix('~') {
+            Some(pattern) => {
+                compile_regex(pattern)?;
+                compile_regex(&format!("^(?:{pattern})$")).map(MatchValue::Regex)
+            }
+            None => Ok(MatchValue::Equals(text.to_string())),
+        }
+    }
 }
 
 impl Matcher {

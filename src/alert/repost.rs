@@ -104,6 +104,30 @@ impl Reposts {
         }
     }
 
+    /// Keep the set current with notifications a silence held and has now released.
+    pub(super) fn track_released(&self, config: &AlertConfig, sent: &[Notification]) {
+        let mut active = self.lock();
+        for n in sent {
+            if !matches!(
+                config.channels.get(&n.channel).map(|c| &c.kind),
+                Some(ChannelKind::Alertmanager(_))
+            ) {
+                continue;
+            }
+            let key = (n.channel.clone(), n.spec.clone(), n.target.clone());
+            match n.status {
+                AlertStatus::Firing => {
+                    active.insert(key, n.clone());
+                }
+                AlertStatus::Resolved => {
+                    if let Some(existing) = active.get_mut(&key) {
+                        *existing = n.clone();
+                    }
+                }
+            }
+        }
+    }
+
     /// The alerts to re-post now, by channel; resolved ones older than 5 minutes are dropped.
     fn due(&self, now: DateTime<Utc>) -> BTreeMap<String, Vec<Notification>> {
         let mut active = self.lock();

@@ -13,6 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::notification::Notification;
 use super::state::TargetAlert;
 
+mod silences;
+pub use silences::Held;
+
 /// The database file inside the state directory.
 pub const DB_FILE: &str = "dcrawl.db";
 
@@ -86,6 +89,7 @@ impl Store {
         let conn = Connection::open(dir.join(DB_FILE))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(silences::SCHEMA)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -95,6 +99,7 @@ impl Store {
     pub fn in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(silences::SCHEMA)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -134,17 +139,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO alert_state (spec, target, state) VALUES (?1, ?2, ?3)
-             ON CONFLICT (spec, target) DO UPDATE SET state = excluded.state",
-            params![spec, target, serde_json::to_string(state)?],
-        )?;
-        for n in queue {
-            tx.execute(
-                "INSERT INTO outbox (channel, payload, created_at_ms, next_attempt_ms) VALUES (?1, ?2, ?3, ?3)",
-                params![n.channel, serde_json::to_string(n)?, now_ms],
-            )?;
-        }
+        write_commit(&tx, spec, target, state, queue, now_ms)?;
         tx.commit()?;
         Ok(())
     }
@@ -242,6 +237,29 @@ impl Store {
             .optional()?
             .flatten())
     }
+}
+
+/// The writes of [`Store::commit`], inside a transaction.
+fn write_commit(
+    tx: &rusqlite::Transaction<'_>,
+    spec: &str,
+    target: &str,
+    state: &TargetAlert,
+    queue: &[Notification],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO alert_state (spec, target, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT (spec, target) DO UPDATE SET state = excluded.state",
+        params![spec, target, serde_json::to_string(state)?],
+    )?;
+    for n in queue {
+        tx.execute(
+            "INSERT INTO outbox (channel, payload, created_at_ms, next_attempt_ms) VALUES (?1, ?2, ?3, ?3)",
+            params![n.channel, serde_json::to_string(n)?, now_ms],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

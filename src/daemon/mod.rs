@@ -6,6 +6,7 @@
 //! task skip those ticks and count them, so runs of one target never overlap and no queue grows.
 //! Fetch concurrency is bounded by the shared [`Fetcher`].
 
+mod quiet;
 pub mod reload;
 mod run;
 
@@ -107,6 +108,7 @@ impl Shared {
                 .history
                 .get()
                 .map(|h| Arc::new(crate::server::history::HistoryHandle::new(h.reader()))),
+            silences: self.alerts.as_ref().map(|a| a.silences()),
         }
     }
 }
@@ -315,23 +317,12 @@ async fn target_loop(
                 .set_screenshot(&target.spec, &target.name, path);
         }
         shared.status.record(&result);
-        // A failing run whose dependency fails too is blocked by it (the runs of the
-        // dependency recorded so far decide).
-        let blocked_by = (result.outcome != crate::result::Outcome::Success)
-            .then(|| shared.status.failing_dependency(&target.depends_on))
-            .flatten();
-        shared
-            .status
-            .set_blocked_by(&target.spec, &target.name, blocked_by.clone());
-        if let Some(history) = shared.history.get() {
-            history.record(&target, &result, false);
-        }
+        let mut in_maintenance = false;
         if let Some(alerts) = &shared.alerts {
-            let quiet = crate::alert::state::Quiet {
-                blocked: blocked_by.is_some(),
-                ..Default::default()
-            };
-            let shown = alerts.observe(&labels, &result, quiet).await;
+            let now = clock.now();
+            let quiet = quiet::of_run(&shared, alerts, &target, &labels, &result, now);
+            in_maintenance = quiet.maintenance;
+            let shown = alerts.observe(&labels, &result, quiet, now).await;
             shared
                 .status
                 .set_alert(&target.spec, &target.name, shown.as_str());
@@ -340,6 +331,9 @@ async fn target_loop(
                 &target.name,
                 shown == crate::alert::state::Shown::Firing,
             );
+        }
+        if let Some(history) = shared.history.get() {
+            history.record(&target, &result, in_maintenance);
         }
         let now = clock.now();
         let skipped = timing.count_due_between(due, now, 100_000);
@@ -359,7 +353,11 @@ async fn target_loop(
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod quiet_tests;
+
 pub use crate::load::Loaded;
+pub use quiet::refresh_quiet;
 pub use run::{Loader, RunError, RunOptions, run};
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the

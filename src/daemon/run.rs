@@ -130,6 +130,7 @@ pub async fn run(
     )?;
     engine.set_config(loaded.alerts.clone());
     let (engine_stop, engine_stop_rx) = watch::channel(false);
+    let release_task = tokio::spawn(Arc::clone(&engine).release_loop(engine_stop_rx.clone()));
     let engine_task = tokio::spawn(Arc::clone(&engine).run(engine_stop_rx));
 
     let clock = Clock::new();
@@ -190,16 +191,26 @@ pub async fn run(
         Arc::clone(&live),
         server_stop_rx,
     ));
-    tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status, /api/v1/history, /badge/SPEC/TARGET.svg and /healthz");
+    tracing::info!(%addr, tls, auth, "serving /, /metrics, /api/v1/status, /api/v1/history, /api/v1/silences, /badge/SPEC/TARGET.svg and /healthz");
     on_ready(&base);
 
     tokio::pin!(shutdown);
     // The loop's own beat for `/healthz`: it stops when the loop is stuck (in a reload, say).
     let mut beat = tokio::time::interval(HEARTBEAT);
+    // Whether the last refresh had windows or silences to show (the next clears them).
+    let mut quiet_shown = false;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            _ = beat.tick() => shared.health.reload_loop_beat(),
+            _ = beat.tick() => {
+                shared.health.reload_loop_beat();
+                let now = clock.now();
+                let quiet = engine.has_maintenance() || engine.silences().any_active(now);
+                if quiet || quiet_shown {
+                    super::refresh_quiet(&shared, &engine, now);
+                    quiet_shown = quiet;
+                }
+            }
             Some(reason) = triggers.rx.recv() => {
                 let (load, file, current) =
                     (Arc::clone(&load), options.web_config.clone(), live.current());
@@ -264,6 +275,7 @@ pub async fn run(
     {
         tracing::warn!("notifications still in flight were left in the outbox for the next start");
     }
+    let _ = release_task.await;
     let _ = server_stop.send(true);
     let _ = server.await;
     let _ = browsers.await;

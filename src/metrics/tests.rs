@@ -140,3 +140,23 @@ fn values_a_run_did_not_measure_are_not_exposed() {
     assert!(!text.contains("name=\"price\""), "{text}");
     assert!(text.contains("dcrawl_response_size_bytes{spec=\"shop\",target=\"home\"} 1234"));
 }
+
+#[test]
+fn a_warning_passes_and_maintenance_is_a_gauge_removed_with_the_target() {
+    let m = Metrics::new();
+    m.record(&result("home", Outcome::Warning));
+    m.set_maintenance("shop", "home", true);
+    m.set_maintenance("shop", "other", false);
+    let text = m.encode_text();
+    for needle in [
+        "dcrawl_check_success{spec=\"shop\",target=\"home\"} 1",
+        "dcrawl_checks_total{spec=\"shop\",target=\"home\",result=\"warning\"} 1",
+        "dcrawl_maintenance{spec=\"shop\",target=\"home\"} 1",
+        "dcrawl_maintenance{spec=\"shop\",target=\"other\"} 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    m.remove_target("shop", "home");
+    let text = m.encode_text();
+    assert!(!text.contains("target=\"home\""), "{text}");
+}

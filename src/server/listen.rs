@@ -10,7 +10,8 @@
 //!   is still busy (a client that does not read its response, or a stuck handler); a new request
 //!   on the same connection starts a new period.
 //! - Request heads are bounded ([`MAX_REQUEST_HEAD`]); the routes are `GET` only and never read
-//!   a request body.
+//!   a request body, but for `POST`/`DELETE` of `/api/v1/silences`, which read at most
+//!   [`super::silences::MAX_BODY`].
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! The HTTP endpoints of `run` and `demo`: `/metrics`, `/`, `/api/v1/status`,
-//! `/healthz`, and from [`history`] `/api/v1/history` and the badges of [`badge`].
+//! `/healthz`, `/api/v1/silences` ([`silences`]), and from [`history`] `/api/v1/history` and the
+//! badges of [`badge`].
 //!
 //! How they are served comes from the web config ([`web_config`]): optional TLS ([`tls`]),
 //! optional credentials ([`auth`]) and, always, bounds on slow and numerous clients
@@ -10,6 +11,7 @@ pub mod badge;
 pub mod history;
 pub mod listen;
 pub mod page;
+pub mod silences;
 pub mod status;
 pub mod tls;
 pub mod web_config;
@@ -17,10 +19,11 @@ pub mod web_config;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use tokio::sync::watch;
 
 use crate::health::Health;
@@ -41,6 +44,8 @@ pub struct ServerHandle {
     pub screenshots: Option<Arc<crate::screenshots::Screenshots>>,
     /// `/api/v1/history`, badges and the status page's uptime (`None`: no history kept).
     pub history: Option<Arc<history::HistoryHandle>>,
+    /// `/api/v1/silences` (`None` without an alert engine: the routes answer 503).
+    pub silences: Option<Arc<crate::alert::silence::Silences>>,
 }
 
 async fn metrics(State(handle): State<ServerHandle>, headers: HeaderMap) -> Response {
@@ -123,6 +128,16 @@ pub fn router(handle: ServerHandle) -> Router {
         .route("/screenshots/{spec}/{file}", get(screenshot))
         .route("/api/v1/history", get(history::api))
         .route("/badge/{spec}/{file}", get(badge::badge))
+        .route(
+            "/api/v1/silences",
+            get(silences::list)
+                .post(silences::create)
+                .layer(DefaultBodyLimit::max(silences::MAX_BODY)),
+        )
+        .route(
+            "/api/v1/silences/{id}",
+            delete(silences::expire).layer(DefaultBodyLimit::max(silences::MAX_BODY)),
+        )
         .with_state(handle)
 }
 

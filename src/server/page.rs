@@ -61,7 +61,8 @@ struct TargetView {
     steps: Vec<StepView>,
     extracted: String,
     alert: Option<String>,
-    /// `blocked by spec/target` while a failing dependency keeps its alerts quiet.
+    /// `maintenance NAME until TIME` and `blocked by spec/target`, while they keep its alerts
+    /// quiet.
     quiet: Vec<String>,
     history: Vec<HistoryMark>,
     screenshot: Option<String>,
@@ -186,9 +187,17 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
         alert: s.alert.clone(),
         screenshot: s.screenshot.clone(),
         quiet: s
-            .blocked_by
+            .maintenance
             .iter()
-            .map(|b| format!("blocked by {b}"))
+            .map(|m| {
+                let until = m.until.format("%Y-%m-%d %H:%M UTC");
+                format!("maintenance {} until {until}", m.name)
+            })
+            .chain(s.silenced.iter().map(|(id, until)| {
+                let until = until.format("%Y-%m-%d %H:%M UTC");
+                format!("silenced until {until} ({id})")
+            }))
+            .chain(s.blocked_by.iter().map(|b| format!("blocked by {b}")))
             .collect(),
         history: s
             .history

@@ -5,6 +5,7 @@
 //! cannot drift from the code.
 
 use crate::config::keys::{Kind, Table, key, req};
+use crate::config::walk::SPEC_NAME;
 
 /// A channel with two kinds.
 const ONE_KIND: &str = "`{a}` and `{b}` are exclusive: a channel has exactly one of `email`, `webhook` or `alertmanager`";
@@ -20,6 +21,7 @@ pub static FILE: Table = Table {
     keys: &[
         key("channels", "map of channel name to channel", "", "Named receivers of notifications; names match `^[a-z0-9][a-z0-9_-]*$` and are unique across all alert files.").of(Kind::NamedOrNull(&CHANNEL)),
         key("routes", "list of routes", "", "Which channels hear about which targets; every route that matches a target applies.").of(Kind::ListOrNull(&ROUTE)),
+        key("maintenance", "list of maintenance windows", "", "Times when matching targets are still checked and recorded but none of their alerts fires, repeats or resolves.").of(Kind::ListOrNull(&MAINTENANCE)),
     ],
 };
 
@@ -117,8 +119,28 @@ pub static ROUTE: Table = Table {
     ],
 };
 
+/// A window with two kinds of times.
+const ONE_WHEN: &str = "`{a}` and `{b}` are exclusive: a window recurs on a `schedule` or happens once from `start` to `end`";
+
+/// One entry of `maintenance:`.
+#[rustfmt::skip]
+pub static MAINTENANCE: Table = Table {
+    name: "maintenance window",
+    title: "`maintenance` window (an entry of `maintenance`)",
+    intro: "While a window is on, the targets it matches are checked and recorded as always, but none of their alerts fires, repeats or resolves: no notification is sent or queued for what happens in it. After the window the runs are judged as usual: a target still failing fires then (or, if it was firing before the window, is notified once more), one that recovered resolves. The status page and `/api/v1/status` show the window (`maintenance: {name, until}`) and `dcrawl_maintenance{spec,target}` is 1. A window recurs (`schedule` and `duration`) or happens once (`start` and `end`).",
+    keys: &[
+        req("name", "string `^[a-z0-9][a-z0-9_-]*$`", "Name of the window, unique across alert files; shown on the status page.").of(Kind::Name(&SPEC_NAME)),
+        key("match", "map of key to value or `'~regex'`", "every target", "Which targets it covers, as a route's `match`: `spec`, `target` or a label name, matched exactly or with a leading `~` as a regex.").of(Kind::Labels),
+        key("schedule", "cron schedule", "", "When each window starts: 5- or 6-field cron or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly` (not `@every`), in `timezone`. A start in the hour the clocks skip happens at the end of that hour (02:30 becomes 03:00); one in the hour they repeat happens once, the first time.").of(Kind::Schedule).one_of().because(ONE_WHEN),
+        key("duration", "duration >= 1s", "", "With `schedule`: how long each window lasts, in elapsed time (a 2h window from 01:30 on the night the clocks go forward ends at 04:30 local time).").of(Kind::Duration).needs("schedule").because("`{a}` needs `{b}`: it is the length of each window a schedule starts"),
+        key("timezone", "IANA time zone", "UTC", "With `schedule`: the time zone of its cron times, e.g. `Europe/Berlin`.").of(Kind::Str).needs("schedule").because("`{a}` needs `{b}`: `start` and `end` carry their own offset"),
+        key("start", "RFC 3339 time", "", "A window that happens once: its first instant, with an offset, e.g. `2026-11-25T02:00:00+01:00`.").of(Kind::Str).one_of().because(ONE_WHEN),
+        key("end", "RFC 3339 time", "", "With `start`: the first instant after the window; later than `start`.").of(Kind::Str).needs("start"),
+    ],
+};
+
 /// Every alert table, in reference order.
-pub static ALL: [&Table; 8] = [
+pub static ALL: [&Table; 9] = [
     &FILE,
     &CHANNEL,
     &EMAIL,
@@ -127,6 +149,7 @@ pub static ALL: [&Table; 8] = [
     &ALERTMANAGER,
     &TEMPLATE,
     &ROUTE,
+    &MAINTENANCE,
 ];
 
 #[cfg(test)]

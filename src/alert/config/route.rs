@@ -7,7 +7,6 @@ use super::keys::ROUTE;
 use crate::alert::{DEFAULT_AFTER, MatchValue, Matcher, Route, Severity};
 use crate::config::walk::{Ctx, IDENTIFIER};
 use crate::config::yaml::{Node, Pos};
-use crate::spec::exprs::compile_regex;
 
 /// Shortest `repeat` accepted (a shorter one would flood the channels).
 const MIN_REPEAT: Duration = Duration::from_secs(1);
@@ -112,15 +111,12 @@ pub(super) fn matchers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Matcher> {
         let Some(text) = ctx.text(v, "a value to match (a string, or '~regex')") else {
             continue;
         };
-        let value = match text.strip_prefix('~') {
-            Some(pattern) => match anchored(pattern) {
-                Ok(re) => MatchValue::Regex(re),
-                Err(e) => {
-                    ctx.err(v.pos, e);
-                    continue;
-                }
-            },
-            None => MatchValue::Equals(text),
+        let value = match MatchValue::parse(&text) {
+            Ok(value) => value,
+            Err(e) => {
+                ctx.err(v.pos, e);
+                continue;
+            }
         };
         out.push(Matcher {
             key: k.name.clone(),
@@ -128,13 +124,6 @@ pub(super) fn matchers(ctx: &mut Ctx<'_>, node: &Node) -> Vec<Matcher> {
         });
     }
     out
-}
-
-/// Compile `pattern` so that it must match the whole value. The pattern is checked on its own
-/// first, so that `a)|(b` cannot escape the anchoring group.
-pub(crate) fn anchored(pattern: &str) -> Result<regex::Regex, String> {
-    compile_regex(pattern)?;
-    compile_regex(&format!("^(?:{pattern})$"))
 }
 
 /// `channels:` a non-empty list of names, each given once.

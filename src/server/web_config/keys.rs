@@ -38,7 +38,7 @@ pub static TLS: Table = Table {
 pub static LIMITS: Table = Table {
     name: "limits",
     title: "`limits`",
-    intro: "How long one client may take and how many may be served at once. Requests are `GET` (and `HEAD`) only and their bodies are never read; a request head larger than 64 KiB is refused.",
+    intro: "How long one client may take and how many may be served at once. Requests are `GET` (and `HEAD`) only and their bodies are never read, but for `POST` and `DELETE` of `/api/v1/silences`, whose bodies may be at most 64 KiB of JSON; a request head larger than 64 KiB is refused.",
     keys: &[
         key("header_read_timeout", "duration > 0", "`5s`", "A client must send its whole request line and headers (with TLS: finish the handshake first) within this, else it is disconnected. An idle keep-alive connection is closed after this too.").of(Kind::Duration),
         key("request_timeout", "duration > 0", "`10s`", "A connection is closed at most this long after its latest request's headers arrived, whether or not the response was sent (a client that does not read its response cannot hold the connection).").of(Kind::Duration),
