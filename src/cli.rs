@@ -22,6 +22,7 @@ pub const DEFAULT_DAEMON_URL: &str = "http://127.0.0.1:9813";
     about = "Declarative application-level monitoring crawler"
 )]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -58,6 +59,7 @@ pub enum Command {
         /// Check only shard I of N of the targets (0 <= I < N), e.g. to split a CI job.
         #[arg(long, value_name = "I/N")]
         shard: Option<Shard>,
+        /// Concurrency, timeouts and the browser.
         #[command(flatten)]
         limits: Limits,
     },
@@ -88,6 +90,7 @@ pub enum Command {
         /// StatefulSet pod name in HOSTNAME (dcrawl-2 -> 2).
         #[arg(long, value_name = "I/N", env = "DCRAWL_SHARD")]
         shard: Option<Shard>,
+        /// Concurrency, timeouts and the browser.
         #[command(flatten)]
         limits: Limits,
     },
@@ -96,6 +99,7 @@ pub enum Command {
     Silence(SilenceArgs),
     /// Alert channel tools.
     Alert {
+        /// The alert tool.
         #[command(subcommand)]
         command: AlertCommand,
     },
@@ -261,6 +265,7 @@ pub fn positive(s: &str) -> Result<usize, String> {
 
 /// Log format on stderr.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // clap would print variant docs in --help; the names say it
 pub enum LogFormat {
     Text,
     Json,
@@ -268,6 +273,7 @@ pub enum LogFormat {
 
 /// Which files `dcrawl schema` describes.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // clap would print variant docs in --help; the names say it
 pub enum SchemaOf {
     Spec,
     Alerts,
@@ -278,6 +284,7 @@ pub enum SchemaOf {
 
 /// Output format of `dcrawl report`.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // clap would print variant docs in --help; the names say it
 pub enum ReportFormat {
     Text,
     Json,
@@ -300,6 +307,7 @@ impl ReportFormat {
 
 /// Output format of `dcrawl check`.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // clap would print variant docs in --help; the names say it
 pub enum Format {
     Text,
     Json,

@@ -19,7 +19,7 @@ use crate::scheduler::Clock;
 use crate::status::TargetKey;
 
 /// How long past due, recording, or without a reload-loop beat before the daemon is stalled.
-pub const STALL_AFTER: Duration = Duration::from_secs(30);
+pub(crate) const STALL_AFTER: Duration = Duration::from_secs(30);
 
 /// Where one target task is; see [`Health`]. Written only by its task.
 #[derive(Debug, Default)]

@@ -218,7 +218,7 @@ fn longest_head_at_end(part: &str, secrets: &[&str]) -> usize {
 }
 
 /// Is `name` a header whose value is a credential?
-pub fn is_credential_header(name: &str) -> bool {
+pub(crate) fn is_credential_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(
         n.as_str(),
@@ -230,7 +230,7 @@ pub fn is_credential_header(name: &str) -> bool {
 
 /// The forms a secret takes once it is part of a URL (percent-encoded as in a query or a
 /// path), where they differ from the secret: URLs are printed, and must be redacted too.
-pub fn secret_forms(secret: &str) -> Vec<String> {
+pub(crate) fn secret_forms(secret: &str) -> Vec<String> {
     let Ok(mut url) = Url::parse("http://host/") else {
         return Vec::new();
     };

@@ -1,5 +1,5 @@
-//! Running targets: each target is one page check ([`crate::page`]), a crawl
-//! ([`crate::crawl`]) or a multi-step flow ([`crate::flow`]); many run concurrently, bounded by the [`Fetcher`]'s global and per-host
+//! Running targets: each target is one page check (`crate::page`), a crawl
+//! (`crate::crawl`) or a multi-step flow (`crate::flow`); many run concurrently, bounded by the [`Fetcher`]'s global and per-host
 //! limits.
 
 use std::sync::Arc;

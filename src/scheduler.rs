@@ -12,7 +12,7 @@ use crate::model::Schedule;
 
 /// The largest spread applied to cron schedules: a cron target runs within this long after its
 /// cron time (or within its period, if shorter).
-pub const MAX_CRON_SPREAD: Duration = Duration::from_secs(60);
+pub(crate) const MAX_CRON_SPREAD: Duration = Duration::from_secs(60);
 
 /// Wall-clock time derived from tokio's monotonic clock: it never jumps when the system clock is
 /// stepped, and in tests it follows tokio's paused time.
@@ -59,7 +59,7 @@ impl Clock {
 
 /// A stable 64-bit hash of a target id (FNV-1a): the same id gets the same offset in every
 /// process and version, which keeps replicas and restarts in step.
-pub fn stable_hash(id: &str) -> u64 {
+pub(crate) fn stable_hash(id: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in id.bytes() {
         h ^= u64::from(b);
@@ -70,7 +70,7 @@ pub fn stable_hash(id: &str) -> u64 {
 
 /// A target's place in time: its schedule and its offset within the schedule's period.
 #[derive(Debug, Clone)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// The schedule.
     schedule: Schedule,
     /// Stable offset in `[0, spread)`.
@@ -79,7 +79,7 @@ pub struct Timing {
 
 impl Timing {
     /// The timing of target `id` (e.g. `shop/home`) on `schedule`.
-    pub fn new(schedule: &Schedule, id: &str, now: DateTime<Utc>) -> Timing {
+    pub(crate) fn new(schedule: &Schedule, id: &str, now: DateTime<Utc>) -> Timing {
         let spread = match schedule.interval() {
             Some(every) => every,
             None => cron_period(schedule, now).map_or(MAX_CRON_SPREAD, |p| p.min(MAX_CRON_SPREAD)),
@@ -94,12 +94,13 @@ impl Timing {
     }
 
     /// The offset within the period.
-    pub fn offset(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn offset(&self) -> Duration {
         self.offset.to_std().unwrap_or_default()
     }
 
     /// The first due time strictly after `after`.
-    pub fn next_due(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_due(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self.schedule.interval() {
             Some(every) => {
                 // Due times are epoch + offset + k * every.
@@ -120,7 +121,12 @@ impl Timing {
     }
 
     /// How many due times fall in `(from, to]`, capped at `cap` (for counting skipped runs).
-    pub fn count_due_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, cap: u64) -> u64 {
+    pub(crate) fn count_due_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        cap: u64,
+    ) -> u64 {
         let mut n = 0;
         let mut t = from;
         while n < cap {

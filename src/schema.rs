@@ -4,8 +4,8 @@
 //! keys, show their docs on hover and flag unknown keys and bad values while a spec is typed.
 //! It is generated from the key tables that the loader walks and the reference docs render
 //! ([`crate::spec::keys`], [`crate::alert::config::keys`],
-//! [`crate::server::web_config::keys`]): each key's [`Kind`] says what its
-//! value may be and its [`Rule`] how it relates to its neighbours, so the schema cannot drift
+//! `crate::server::web_config::keys`): each key's `Kind` says what its
+//! value may be and its `Rule` how it relates to its neighbours, so the schema cannot drift
 //! from the code. It follows draft-07, the newest draft that yaml-language-server fully supports.
 //!
 //! It errs towards accepting what the loader accepts: any string may hold `${VAR}`, so integers,

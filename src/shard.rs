@@ -8,7 +8,7 @@
 //!
 //! 1. the key is the 64-bit FNV-1a hash of the UTF-8 bytes of `spec/target` (Fowler, Noll, Vo;
 //!    offset basis `0xcbf29ce484222325`, prime `0x100000001b3`, as in
-//!    <http://www.isthe.com/chongo/tech/comp/fnv/>): [`stable_hash`], which also spreads targets
+//!    <http://www.isthe.com/chongo/tech/comp/fnv/>): `stable_hash`, which also spreads targets
 //!    over their schedule. Not std's `DefaultHasher`, whose output may change between Rust
 //!    releases;
 //! 2. the key goes to a shard by the jump consistent hash of Lamping and Veach, "A Fast, Minimal

@@ -15,10 +15,10 @@ use crate::result::{CheckResult, Outcome};
 use crate::shard::Share;
 
 /// How many past outcomes each target keeps for the history strip.
-pub const HISTORY_LEN: usize = 30;
+pub(crate) const HISTORY_LEN: usize = 30;
 
 /// (spec, target).
-pub type TargetKey = (String, String);
+pub(crate) type TargetKey = (String, String);
 
 /// One past run, for the history strip.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,14 +14,12 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use daemon_support::Daemon;
-use dcrawl::health::Health;
 use dcrawl::history::{Counters, HistoryOptions, Recorder, Run};
 use dcrawl::metrics::Metrics;
 use dcrawl::model::{Config, Spec, Target};
 use dcrawl::result::{CheckResult, Outcome};
 use dcrawl::server::history::HistoryHandle;
-use dcrawl::server::{ServerHandle, router};
-use dcrawl::status::StatusStore;
+use dcrawl::server::{Health, ServerHandle, StatusStore, router};
 use serde_json::Value;
 use tower::ServiceExt as _;
 

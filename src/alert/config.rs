@@ -2,7 +2,7 @@
 //! `FILE:LINE:COLUMN` diagnostics.
 //!
 //! It reuses the spec loader's machinery: each file is parsed into the positioned tree
-//! ([`crate::config::yaml`]), walked against the key tables of [`keys`] (`${VAR}` interpolated on
+//! (`crate::config::yaml`), walked against the key tables of `keys` (`${VAR}` interpolated on
 //! the way), and every problem of every file is collected. All files are merged: channel names
 //! are unique across files, and a route may name a channel of any file.
 

@@ -291,21 +291,7 @@ pub fn email_html(n: &Notification) -> String {
     out
 }
 
-/// Escape text for HTML content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::report::escape_html as html_escape;
 
 /// A spec label name as a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`): other
 /// characters become `_` (`team-name` -> `team_name`), so Alertmanager never rejects the batch.

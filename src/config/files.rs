@@ -7,7 +7,7 @@ use super::{Diagnostic, Diagnostics, Source};
 
 /// What a path that does not exist means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
+pub(crate) enum Missing {
     /// A diagnostic at `PATH:1:1` (spec paths).
     Error,
     /// Nothing to read (alert paths are optional).
@@ -17,7 +17,7 @@ pub enum Missing {
 /// Read every `*.yaml`/`*.yml` under `paths` (files or folders, recursively, each folder's files
 /// sorted). An unreadable path or file is a diagnostic at `PATH:1:1`; so is a folder with no
 /// such file when `empty_folder` says what to print.
-pub fn read_paths(
+pub(crate) fn read_paths(
     paths: &[PathBuf],
     missing: Missing,
     empty_folder: Option<&str>,
@@ -57,14 +57,19 @@ pub fn read_paths(
 }
 
 /// Deepest folder nesting followed (guards against symlink loops).
-pub const MAX_DIR_DEPTH: usize = 32;
+pub(crate) const MAX_DIR_DEPTH: usize = 32;
 
 /// Collect `*.yaml`/`*.yml` files under `dir` (paths keep the user's prefix: `specs/a/b.yaml`).
 ///
 /// Entries whose name starts with `.` are skipped: a Kubernetes ConfigMap volume holds each file
 /// three times (`shop.yaml` -> `..data/shop.yaml` -> `..2025_01_01_.../shop.yaml`), and editors
 /// leave hidden swap and backup files.
-pub fn collect_dir(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+pub(crate) fn collect_dir(
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Diagnostics,
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {

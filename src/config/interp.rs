@@ -8,7 +8,7 @@ use super::EnvLookup;
 
 /// The result of interpolating one string.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Interpolated {
+pub(crate) struct Interpolated {
     /// The string with every reference replaced.
     pub text: String,
     /// Values taken from the environment (not defaults), in order.
@@ -18,7 +18,7 @@ pub struct Interpolated {
 }
 
 /// Interpolate `input`. Problems are collected, never fatal: every unset variable is reported.
-pub fn interpolate(input: &str, env: EnvLookup<'_>) -> Interpolated {
+pub(crate) fn interpolate(input: &str, env: EnvLookup<'_>) -> Interpolated {
     let mut out = Interpolated::default();
     if !input.contains("${") {
         out.text = input.to_string();

@@ -8,14 +8,14 @@
 //! It knows nothing of specs or alerts: [`crate::spec`], [`crate::alert`] and
 //! [`crate::server`]'s web config each bring their own tables and compile what they walk.
 
-pub mod diag;
-pub mod files;
-pub mod interp;
-pub mod keys;
-pub mod reference;
-pub mod units;
-pub mod walk;
-pub mod yaml;
+pub(crate) mod diag;
+pub(crate) mod files;
+pub(crate) mod interp;
+pub(crate) mod keys;
+pub(crate) mod reference;
+pub(crate) mod units;
+pub(crate) mod walk;
+pub(crate) mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics};
 

@@ -5,7 +5,7 @@ use super::keys::Table;
 
 /// A reference page: `preamble`, a section per table, then `prose` (shared with the alert file
 /// and web config references).
-pub fn render_reference(preamble: &str, tables: &[&Table], prose: &str) -> String {
+pub(crate) fn render_reference(preamble: &str, tables: &[&Table], prose: &str) -> String {
     let mut out = String::from(preamble);
     for table in tables {
         render_table(table, &mut out);
@@ -17,7 +17,7 @@ pub fn render_reference(preamble: &str, tables: &[&Table], prose: &str) -> Strin
 
 /// Append one table as a `## title` section with a key/type/default/description table
 /// (shared with the alert file reference).
-pub fn render_table(table: &Table, out: &mut String) {
+pub(crate) fn render_table(table: &Table, out: &mut String) {
     out.push_str(&format!("\n## {}\n\n{}\n\n", table.title, table.intro));
     let head = if table.name == "check" {
         "operation"

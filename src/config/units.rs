@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Parse a duration such as `250ms`, `10s`, `1m30s`, `2h` or `7d`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration (expected e.g. 250ms, 10s, 1m30s, 2h, 7d)".into());
@@ -19,7 +19,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Parse a size such as `512KiB`, `10MiB`, `1GB` or a plain number of bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     if let Ok(n) = t.parse::<u64>() {
         return Ok(n);

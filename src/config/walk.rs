@@ -33,21 +33,21 @@ impl NamePattern {
 }
 
 /// Spec and target names.
-pub const SPEC_NAME: NamePattern = NamePattern {
+pub(crate) const SPEC_NAME: NamePattern = NamePattern {
     shown: "^[a-z0-9][a-z0-9_-]*$",
     first: |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
     rest: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-',
 };
 
 /// Extracted value names (they become metric label values).
-pub const EXTRACT_NAME: NamePattern = NamePattern {
+pub(crate) const EXTRACT_NAME: NamePattern = NamePattern {
     shown: "^[a-z_][a-z0-9_]*$",
     first: |c| c.is_ascii_lowercase() || c == '_',
     rest: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_',
 };
 
 /// Label names and environment variable names.
-pub const IDENTIFIER: NamePattern = NamePattern {
+pub(crate) const IDENTIFIER: NamePattern = NamePattern {
     shown: "^[a-zA-Z_][a-zA-Z0-9_]*$",
     first: |c| c.is_ascii_alphabetic() || c == '_',
     rest: |c| c.is_ascii_alphanumeric() || c == '_',
@@ -55,11 +55,11 @@ pub const IDENTIFIER: NamePattern = NamePattern {
 
 /// Names already used in one scope, so a duplicate can point back at the first.
 #[derive(Default)]
-pub struct Seen(Vec<(String, Pos)>);
+pub(crate) struct Seen(Vec<(String, Pos)>);
 
 impl Seen {
     /// Record `name` at `pos`; if it was used before, the first position instead.
-    pub fn first(&mut self, name: &str, pos: Pos) -> Option<Pos> {
+    pub(crate) fn first(&mut self, name: &str, pos: Pos) -> Option<Pos> {
         match self.0.iter().find(|(n, _)| n == name) {
             Some((_, first)) => Some(*first),
             None => {

@@ -86,10 +86,10 @@ impl Node {
 /// Deepest nesting of lists and maps in a file. A spec needs about 10 levels (a check's
 /// `one_of` list inside an `attr` of an `html` item of a target); a request's `json` body or an
 /// `equals` value may nest more, but never this deep.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Parse one file. Errors abort the file and are positioned.
-pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
+pub(crate) fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
     // A generated spec of 10,000 targets has over a million parser events and 250,000 nodes.

@@ -10,7 +10,7 @@ use crate::model::Crawl;
 
 /// Which URLs a crawl may request.
 #[derive(Debug, Clone)]
-pub struct Scope {
+pub(super) struct Scope {
     /// `host:port` of the seed, when no `include` is given.
     seed_authority: Option<(String, Option<u16>)>,
     /// `crawl.include` and `crawl.exclude`.
@@ -19,7 +19,7 @@ pub struct Scope {
 
 impl Scope {
     /// The scope of a crawl from `seed`: its `include`, else the seed's host and port.
-    pub fn new(seed: &Url, crawl: &Arc<Crawl>) -> Scope {
+    pub(super) fn new(seed: &Url, crawl: &Arc<Crawl>) -> Scope {
         Scope {
             seed_authority: crawl.include.is_empty().then(|| authority(seed)),
             crawl: Arc::clone(crawl),
@@ -27,7 +27,7 @@ impl Scope {
     }
 
     /// May `url` (normalised) be requested?
-    pub fn contains(&self, url: &Url) -> bool {
+    pub(super) fn contains(&self, url: &Url) -> bool {
         if !matches!(url.scheme(), "http" | "https") {
             return false;
         }
@@ -49,7 +49,7 @@ fn authority(url: &Url) -> (String, Option<u16>) {
 
 /// A page waiting to be fetched.
 #[derive(Debug, Clone)]
-pub struct Planned {
+pub(super) struct Planned {
     /// Normalised URL.
     pub url: Url,
     /// Link hops from the seed.
@@ -64,7 +64,7 @@ pub struct Planned {
 /// processed in planning order, so the plan is a breadth-first order that does not depend on
 /// which response came first.
 #[derive(Debug)]
-pub struct Frontier {
+pub(super) struct Frontier {
     /// URLs planned, skipped by robots.txt, or reached by a redirect.
     seen: HashSet<Url>,
     /// The pages planned so far; index = crawl order.
@@ -77,7 +77,7 @@ pub struct Frontier {
 
 /// What [`Frontier::admit`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub(super) enum Admission {
     /// Planned as the next page.
     Planned,
     /// Already seen (or out of budget): nothing to do.
@@ -86,7 +86,7 @@ pub enum Admission {
 
 impl Frontier {
     /// An empty frontier for at most `max_pages` pages.
-    pub fn new(max_pages: u32) -> Frontier {
+    pub(super) fn new(max_pages: u32) -> Frontier {
         Frontier {
             seen: HashSet::new(),
             planned: Vec::new(),
@@ -96,18 +96,18 @@ impl Frontier {
     }
 
     /// Has `url` been seen in this run?
-    pub fn is_seen(&self, url: &Url) -> bool {
+    pub(super) fn is_seen(&self, url: &Url) -> bool {
         self.seen.contains(url)
     }
 
     /// Remember `url` without planning it (robots-disallowed, or where a redirect ended).
-    pub fn mark_seen(&mut self, url: Url) -> bool {
+    pub(super) fn mark_seen(&mut self, url: Url) -> bool {
         self.seen.insert(url)
     }
 
     /// Plan `page` unless its URL was seen; when the budget is spent it is left out and the
     /// crawl marked truncated.
-    pub fn admit(&mut self, page: Planned) -> Admission {
+    pub(super) fn admit(&mut self, page: Planned) -> Admission {
         if self.seen.contains(&page.url) {
             return Admission::Known;
         }
@@ -121,13 +121,13 @@ impl Frontier {
     }
 
     /// The page planned at `index`, if any.
-    pub fn get(&self, index: usize) -> Option<&Planned> {
+    pub(super) fn get(&self, index: usize) -> Option<&Planned> {
         self.planned.get(index)
     }
 
     /// Number of pages planned.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.planned.len()
     }
 }

@@ -27,13 +27,11 @@ use crate::result::{CheckResult, CrawlReport, Failure, Outcome, PageResult};
 use frontier::{Frontier, Planned, Scope};
 use robots::Politeness;
 
-pub use crate::page::normalise;
-pub use robots::{MAX_CRAWL_DELAY, product_token};
-pub use sitemap::MAX_SITEMAP_FILES;
+pub(crate) use crate::page::normalise;
 
 /// Crawl `target` once from its seed and check every page; the result carries the seed's
 /// status, extracted values and failures plus a `page.ID` failure per failed page assertion.
-pub async fn run(fetcher: &Fetcher, target: &Target, crawl: Arc<Crawl>) -> CheckResult {
+pub(crate) async fn run(fetcher: &Fetcher, target: &Target, crawl: Arc<Crawl>) -> CheckResult {
     let start = Instant::now();
     let mut result = CheckResult::blank(target, SystemTime::now());
     let seed_url = normalise(target.url.clone());

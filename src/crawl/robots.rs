@@ -14,7 +14,7 @@ use crate::fetch::{DEFAULT_USER_AGENT, FetchError, Fetcher};
 use crate::model::Target;
 
 /// Longest `Crawl-delay` obeyed; a larger one is capped so a crawl still ends.
-pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
+pub(crate) const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 /// Largest robots.txt read (RFC 9309 asks for at least 500 KiB).
 const MAX_ROBOTS_BODY: u64 = 512 * 1024;
 /// Redirects followed to reach robots.txt (RFC 9309: at least five).
@@ -22,7 +22,7 @@ const ROBOTS_REDIRECTS: u32 = 5;
 
 /// The rules of one origin for this crawl.
 #[derive(Debug)]
-pub struct HostRules {
+pub(super) struct HostRules {
     /// Allow and disallow rules for our product token.
     robots: Robots,
     /// Pause between the starts of two requests to this origin.
@@ -33,7 +33,7 @@ pub struct HostRules {
 
 impl HostRules {
     /// Rules that allow everything without delay (`robots: false`).
-    pub fn allow_all() -> HostRules {
+    pub(super) fn allow_all() -> HostRules {
         HostRules::new(Robots::allow_all(), Duration::ZERO)
     }
 
@@ -46,12 +46,12 @@ impl HostRules {
     }
 
     /// May `url` be requested?
-    pub fn allows(&self, url: &Url) -> bool {
+    pub(super) fn allows(&self, url: &Url) -> bool {
         self.robots.is_url_allowed(url)
     }
 
     /// Wait until a request to this origin may start (no wait without `Crawl-delay`).
-    pub async fn wait_turn(&self) {
+    pub(super) async fn wait_turn(&self) {
         if self.delay.is_zero() {
             return;
         }
@@ -70,7 +70,7 @@ impl HostRules {
 
 /// robots.txt rules by origin, fetched on first use.
 #[derive(Debug)]
-pub struct Politeness {
+pub(super) struct Politeness {
     /// `crawl.robots`.
     enabled: bool,
     /// Our product token: the `User-Agent` up to its first `/` or space.
@@ -85,7 +85,7 @@ pub struct Politeness {
 
 impl Politeness {
     /// Politeness for pages fetched with `template`'s settings.
-    pub fn new(enabled: bool, template: &Target) -> Politeness {
+    pub(super) fn new(enabled: bool, template: &Target) -> Politeness {
         let user_agent = template
             .headers
             .iter()
@@ -106,7 +106,7 @@ impl Politeness {
 
     /// The rules for `url`'s origin, fetching its robots.txt the first time. A problem worth
     /// reporting (robots.txt unreachable: nothing of that origin is crawled) comes back too.
-    pub async fn rules(
+    pub(super) async fn rules(
         &mut self,
         fetcher: &Fetcher,
         url: &Url,
@@ -163,7 +163,7 @@ impl Politeness {
 }
 
 /// The product token of a `User-Agent` value: `dcrawl/0.1 (+https://…)` -> `dcrawl`.
-pub fn product_token(user_agent: &str) -> &str {
+pub(crate) fn product_token(user_agent: &str) -> &str {
     let token = user_agent
         .trim()
         .split(|c: char| c == '/' || c.is_whitespace())

@@ -13,11 +13,11 @@ use crate::fetch::{Fetcher, format_size};
 use crate::model::Target;
 
 /// Most sitemap files read per run (an index and its children).
-pub const MAX_SITEMAP_FILES: usize = 50;
+pub(crate) const MAX_SITEMAP_FILES: usize = 50;
 
 /// What one sitemap file lists.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Listing {
+pub(super) struct Listing {
     /// `<url><loc>` entries of a `<urlset>`.
     pub pages: Vec<Url>,
     /// `<sitemap><loc>` entries of a `<sitemapindex>`.
@@ -26,7 +26,7 @@ pub struct Listing {
 
 /// Pages listed by the sitemap at `url` (following an index one level down), each with the URL
 /// of the file that listed it; plus a message per file that could not be read.
-pub async fn pages(
+pub(super) async fn pages(
     fetcher: &Fetcher,
     template: &Target,
     url: &Url,
@@ -96,7 +96,7 @@ fn gunzip_if_needed(body: &[u8], limit: u64) -> Result<Vec<u8>, String> {
 
 /// Parse a `<urlset>` or `<sitemapindex>`; `<loc>` values are resolved against `base` and only
 /// http(s) URLs are kept.
-pub fn parse(xml: &[u8], base: &Url) -> Result<Listing, String> {
+pub(super) fn parse(xml: &[u8], base: &Url) -> Result<Listing, String> {
     let text = std::str::from_utf8(xml).map_err(|_| "sitemap is not UTF-8".to_string())?;
     let mut reader = Reader::from_str(text);
     let mut listing = Listing::default();

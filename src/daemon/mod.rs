@@ -1,7 +1,7 @@
 //! `dcrawl run`: every target on its own schedule, forever, with hot reload and graceful
 //! shutdown.
 //!
-//! One task per target sleeps until its next due time ([`crate::scheduler::Timing`]), runs the
+//! One task per target sleeps until its next due time (`crate::scheduler::Timing`), runs the
 //! check and records it (metrics, status). A run still in flight when the next is due makes the
 //! task skip those ticks and count them, so runs of one target never overlap and no queue grows.
 //! Fetch concurrency is bounded by the shared [`Fetcher`].

@@ -8,7 +8,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 /// Decode `body` to text: a byte-order mark wins, then the `charset` of `Content-Type`
 /// (any WHATWG label), else strict UTF-8. Text that does not decode cleanly is an error;
 /// valid UTF-8 is borrowed, never copied.
-pub fn decode<'b>(headers: &HeaderMap, body: &'b [u8]) -> Result<Cow<'b, str>, String> {
+pub(super) fn decode<'b>(headers: &HeaderMap, body: &'b [u8]) -> Result<Cow<'b, str>, String> {
     let (encoding, skip) = match Encoding::for_bom(body) {
         Some((encoding, bom_len)) => (encoding, bom_len),
         None => (charset(headers).unwrap_or(UTF_8), 0),

@@ -21,7 +21,7 @@ use scraper::{Html, HtmlTreeSink};
 
 /// Most elements the tree builder may hold (its open elements and active formatting elements,
 /// the document and `<head>`): a document nested deeper is refused.
-pub const MAX_OPEN_ELEMENTS: usize = 512;
+pub(super) const MAX_OPEN_ELEMENTS: usize = 512;
 
 /// Bytes of input parsed between two checks of the depth.
 const SLICE: usize = 4096;
@@ -44,7 +44,7 @@ impl Tracer for Held {
 
 /// Parse `text` as an HTML document, or say why not: nested more than [`MAX_OPEN_ELEMENTS`]
 /// deep. The tree is the one `Html::parse_document` builds.
-pub fn parse(text: &str) -> Result<Html, String> {
+pub(super) fn parse(text: &str) -> Result<Html, String> {
     let sink = HtmlTreeSink::new(Html::new_document());
     let mut parser = driver::parse_document(sink, ParseOpts::default());
     let mut rest = text;

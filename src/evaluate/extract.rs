@@ -12,7 +12,7 @@ use crate::model::{Extract, ExtractSource};
 
 /// Extract one value. `None` when the document it needs is unavailable (the body could not
 /// be decoded, which is reported once as the evaluation's error); `Err` says why not.
-pub fn extract<'d>(
+pub(super) fn extract<'d>(
     ex: &Extract,
     html: Option<View<'d>>,
     json: Option<&'d Value>,

@@ -14,7 +14,7 @@ use crate::result::Failure;
 const DAY: i64 = 86_400;
 
 /// `status`: the code must match one of the patterns; none means `2xx`.
-pub fn status(patterns: &[StatusPattern], status: u16) -> Option<Failure> {
+pub(super) fn status(patterns: &[StatusPattern], status: u16) -> Option<Failure> {
     let default = [StatusPattern::Class(2)];
     let patterns = if patterns.is_empty() {
         &default[..]
@@ -38,7 +38,7 @@ pub fn status(patterns: &[StatusPattern], status: u16) -> Option<Failure> {
 }
 
 /// `max_duration`: time to the full body.
-pub fn max_duration(expect: &Expect, response: &Response) -> Option<Failure> {
+pub(super) fn max_duration(expect: &Expect, response: &Response) -> Option<Failure> {
     let limit = expect.max_duration?;
     (response.duration > limit).then(|| {
         Failure::new(
@@ -54,7 +54,7 @@ pub fn max_duration(expect: &Expect, response: &Response) -> Option<Failure> {
 }
 
 /// `headers.NAME`: each check on the header's value(s), joined with ", "; missing is absent.
-pub fn headers(checks: &[HeaderCheck], headers: &HeaderMap, out: &mut Vec<Failure>) {
+pub(super) fn headers(checks: &[HeaderCheck], headers: &HeaderMap, out: &mut Vec<Failure>) {
     for hc in checks {
         let value = header_value(headers, &hc.name);
         let subject = value.as_deref().map_or(Subject::Absent, Subject::Text);
@@ -84,7 +84,7 @@ fn header_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, str>> 
 }
 
 /// `body`: each check on the whole body text; the first failing one is reported.
-pub fn body(checks: &[Check], text: &str) -> Option<Failure> {
+pub(super) fn body(checks: &[Check], text: &str) -> Option<Failure> {
     checks.iter().find_map(|c| {
         check::run(c, Subject::Text(text))
             .err()
@@ -93,7 +93,7 @@ pub fn body(checks: &[Check], text: &str) -> Option<Failure> {
 }
 
 /// `tls`: the leaf certificate must stay valid `min_days_valid` days from `now` (Unix seconds).
-pub fn tls(expect: Option<TlsExpect>, response: &Response, now: i64) -> Option<Failure> {
+pub(super) fn tls(expect: Option<TlsExpect>, response: &Response, now: i64) -> Option<Failure> {
     let expect = expect?;
     let fail = |message: String| Some(Failure::new("tls", message).with_severity(expect.severity));
     if response.final_url.scheme() != "https" {

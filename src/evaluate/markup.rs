@@ -48,7 +48,7 @@ pub struct Links {
 static BASE: LazyLock<Option<CssSelector>> = LazyLock::new(|| compile_css("base[href]").ok());
 
 /// The page, parsed one way or the other, and where each question's answer is.
-pub struct Markup {
+pub(super) struct Markup {
     /// The DOM or the streamed answers.
     parsed: Parsed,
     /// Which path answered.
@@ -70,7 +70,7 @@ enum Parsed {
 impl Markup {
     /// Parse `text` for `expect.html`, the CSS `extract`s and `follow`'s links; a page the DOM
     /// path refuses (nested too deep) is the reason why.
-    pub fn parse(
+    pub(super) fn parse(
         text: &str,
         expect: &Expect,
         extract: &[Extract],
@@ -157,12 +157,12 @@ impl Markup {
     }
 
     /// Where the answers of `expect.html[i]` are (`None` when refused).
-    pub fn assertion(&self, i: usize) -> Option<View<'_>> {
+    pub(super) fn assertion(&self, i: usize) -> Option<View<'_>> {
         self.view(Some(i))
     }
 
     /// Where the answers of `extract[j]` are.
-    pub fn extraction(&self, j: usize) -> Option<View<'_>> {
+    pub(super) fn extraction(&self, j: usize) -> Option<View<'_>> {
         self.view(self.extract_at.get(j).copied().flatten())
     }
 
@@ -175,7 +175,7 @@ impl Markup {
     }
 
     /// The page's links, when `follow` was given.
-    pub fn links(&self) -> Option<Links> {
+    pub(super) fn links(&self) -> Option<Links> {
         let follow = self.follow.as_ref()?;
         match &self.parsed {
             Parsed::Dom(doc) => Some(Links {

@@ -1,7 +1,7 @@
 //! Evaluation: a response against a target's expectations and extractions.
 //!
-//! The HTTP-level assertions ([`http`]: status, duration, headers, TLS) need no body text.
-//! Everything else shares one decoded text ([`body`]), at most one HTML parse ([`html`]) and
+//! The HTTP-level assertions (`http`: status, duration, headers, TLS) need no body text.
+//! Everything else shares one decoded text (`body`), at most one HTML parse (`html`) and
 //! one JSON parse ([`json`]), made only when some assertion or extract needs them. Checks
 //! ([`check`]) are the common vocabulary; failures carry stable assertion ids and say what was
 //! expected and what was found.

@@ -7,19 +7,19 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// Longest shown part of an actual value, in characters.
-pub const MAX_SHOWN: usize = 80;
+pub(super) const MAX_SHOWN: usize = 80;
 
 /// Characters kept before a match when showing an excerpt around it.
 const CONTEXT_BEFORE: usize = 30;
 
 /// `text` quoted and escaped, cut to [`MAX_SHOWN`] characters with an ellipsis.
-pub fn quote(text: &str) -> String {
+pub(super) fn quote(text: &str) -> String {
     excerpt(text, 0)
 }
 
 /// A quoted window of at most [`MAX_SHOWN`] characters of `text` that shows the byte offset
 /// `at` (the start of a match) with some context before it; cut ends get an ellipsis.
-pub fn excerpt(text: &str, at: usize) -> String {
+pub(super) fn excerpt(text: &str, at: usize) -> String {
     let at = floor_char_boundary(text, at.min(text.len()));
     let before = text[..at]
         .char_indices()
@@ -77,7 +77,7 @@ fn floor_char_boundary(text: &str, mut at: usize) -> usize {
 }
 
 /// A JSON value as compact JSON (strings quoted), cut to [`MAX_SHOWN`] characters.
-pub fn json(value: &Value) -> String {
+pub(super) fn json(value: &Value) -> String {
     if let Value::String(s) = value {
         return quote(s);
     }
@@ -123,7 +123,7 @@ impl io::Write for Bounded {
 }
 
 /// A duration as people write it in specs: `800ms`, `1.2s`, `2m5s`.
-pub fn duration(d: Duration) -> String {
+pub(super) fn duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         return format!("{ms}ms");

@@ -7,7 +7,7 @@ use crate::fetch::{Response, Session};
 use crate::model::flow::{Capture, CaptureSource, CssValue};
 
 /// The value of every capture, in order; `Err` says why one found nothing.
-pub fn take_all(
+pub(super) fn take_all(
     captures: &[Capture],
     response: &Response,
     session: &Session,

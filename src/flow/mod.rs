@@ -21,7 +21,7 @@ use crate::redact::{redact, secret_forms};
 use crate::result::{CheckResult, Failure, Outcome, StepResult};
 
 /// Run `flow` of `target` once.
-pub async fn run(fetcher: &Fetcher, target: &Target, flow: &Flow) -> CheckResult {
+pub(crate) async fn run(fetcher: &Fetcher, target: &Target, flow: &Flow) -> CheckResult {
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut state = State {

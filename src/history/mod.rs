@@ -43,7 +43,6 @@ use chrono::{DateTime, Utc};
 use crate::model::{Schedule, Target};
 use crate::result::CheckResult;
 
-pub use report_html::escape as escape_html;
 pub use store::{Db, HistoryError};
 pub use writer::{Counters, HistoryOptions, Recorder};
 

@@ -4,23 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::report::{HEADINGS, Report, cells, incident_line, span, when};
+use crate::report::escape_html as escape;
 
-/// `text` with `& < > " '` escaped.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::report::{HEADINGS, Report, cells, incident_line, span, when};
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2328;margin:24px;}\
 h1{font-size:20px;margin:0 0 4px;}h2{font-size:16px;margin:24px 0 8px;}\
@@ -32,7 +18,7 @@ td.bad{color:#cf222e;font-weight:600;}td.good{color:#1a7f37;}\
 ul{margin:4px 0 12px;padding-left:20px;}li{margin:2px 0;}";
 
 /// The page.
-pub fn render(report: &Report) -> String {
+pub(super) fn render(report: &Report) -> String {
     let title = format!(
         "dcrawl report {} to {}",
         report.from.format("%Y-%m-%d %H:%M"),

@@ -7,11 +7,11 @@ use super::rollup::{Tally, Tier};
 use super::*;
 
 /// 2026-11-25T10:50:00Z: the series below crosses 11:00.
-pub const T0: i64 = 1_795_603_800_000;
+pub(crate) const T0: i64 = 1_795_603_800_000;
 const S: i64 = 1000;
 
 /// A run of shop/home at `T0 + at_s` seconds.
-pub fn run(at_s: i64, result: &'static str, duration_ms: i64, maintenance: bool) -> Run {
+pub(crate) fn run(at_s: i64, result: &'static str, duration_ms: i64, maintenance: bool) -> Run {
     Run {
         spec: "shop".into(),
         target: "home".into(),
@@ -31,7 +31,7 @@ pub fn run(at_s: i64, result: &'static str, duration_ms: i64, maintenance: bool)
 }
 
 /// Every minute, with a restart gap, a maintenance window and a warning (see `hand_computed`).
-pub fn series() -> (Vec<Run>, Vec<Run>) {
+pub(crate) fn series() -> (Vec<Run>, Vec<Run>) {
     let before_restart = vec![
         run(0, "success", 100, false),
         run(60, "success", 100, false),
@@ -52,7 +52,7 @@ pub fn series() -> (Vec<Run>, Vec<Run>) {
 }
 
 /// The series written in two batches with a restart (a new writer on the same file) between.
-pub fn written(dir: &std::path::Path) -> Db {
+pub(crate) fn written(dir: &std::path::Path) -> Db {
     let (a, b) = series();
     {
         let mut ingest = Ingest::new(Db::open(dir).unwrap()).unwrap();
@@ -65,7 +65,7 @@ pub fn written(dir: &std::path::Path) -> Db {
 }
 
 /// "Now": 30 s after the last run.
-pub const NOW: i64 = T0 + 1410 * S;
+pub(crate) const NOW: i64 = T0 + 1410 * S;
 
 #[test]
 fn hand_computed() {

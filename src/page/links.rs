@@ -7,14 +7,14 @@ use crate::evaluate::Links;
 
 /// The contract's normal form: fragment dropped; scheme and host lower-cased and the default
 /// port removed (the `url` crate's parser already does both).
-pub fn normalise(mut url: Url) -> Url {
+pub(crate) fn normalise(mut url: Url) -> Url {
     url.set_fragment(None);
     url
 }
 
 /// The http(s) links of a page at `page`, resolved against its `<base href>` (itself resolved
 /// against the page URL) or the page URL, normalised, in document order, each once.
-pub fn resolve(links: &Links, page: &Url) -> Vec<Url> {
+pub(crate) fn resolve(links: &Links, page: &Url) -> Vec<Url> {
     let base = links
         .base
         .as_deref()

@@ -11,17 +11,17 @@ use reqwest::header::CONTENT_TYPE;
 use url::Url;
 
 mod links;
-pub mod render;
+pub(crate) mod render;
 
 use crate::evaluate::{Options, evaluate, evaluate_with};
 use crate::fetch::{Fetcher, Response, Within};
 use crate::model::{CssSelector, Expect, Extract, Target};
 use crate::result::{Failure, Outcome};
-pub use links::{normalise, resolve as resolve_links};
+pub(crate) use links::{normalise, resolve as resolve_links};
 
 /// How to check a page.
 #[derive(Debug, Clone, Copy)]
-pub struct Checks<'a> {
+pub(crate) struct Checks<'a> {
     /// Assertions for an HTML response (`expect_each`, or the seed's `expect`).
     pub expect: &'a Expect,
     /// Assertions for any other response (only the HTTP-level ones of `expect_each`).
@@ -36,7 +36,7 @@ pub struct Checks<'a> {
 
 impl<'a> Checks<'a> {
     /// Everything a target's own `expect` and `extract` ask of its page, no links.
-    pub fn of(target: &'a Target) -> Checks<'a> {
+    pub(crate) fn of(target: &'a Target) -> Checks<'a> {
         Checks {
             expect: &target.expect,
             non_html: &target.expect,
@@ -73,7 +73,7 @@ pub struct Checked {
 }
 
 /// The result of a page task that ended abnormally.
-pub fn aborted() -> Checked {
+pub(crate) fn aborted() -> Checked {
     Checked {
         outcome: Outcome::Error,
         error: Some("internal error: the page check ended abnormally".into()),
@@ -89,7 +89,7 @@ pub fn aborted() -> Checked {
 }
 
 /// Fetch `url` with `request`'s settings and check the response.
-pub async fn check(
+pub(crate) async fn check(
     fetcher: &Fetcher,
     request: &Target,
     url: &Url,
@@ -109,7 +109,7 @@ pub async fn check(
 
 /// Check a response that came (fetched by [`check`], or by a caller that needs the response
 /// itself afterwards).
-pub fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Checked {
+pub(crate) fn evaluated(request: &Target, response: &Response, checks: Checks<'_>) -> Checked {
     let evaluation = if is_html(response) {
         let follow = checks
             .follow
@@ -172,7 +172,7 @@ fn is_html(response: &Response) -> bool {
 
 /// The HTTP-level part of `expect` (status, headers, duration, TLS): what applies to a page
 /// that is not HTML.
-pub fn http_only(expect: &Expect) -> Expect {
+pub(crate) fn http_only(expect: &Expect) -> Expect {
     Expect {
         status: expect.status.clone(),
         max_duration: expect.max_duration,

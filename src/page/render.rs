@@ -21,7 +21,7 @@ const LISTED: usize = 5;
 
 /// Render `target` with `renderer` and judge it; the result carries the screenshot PNG when
 /// `render.screenshot` asks to keep one.
-pub async fn check(renderer: &Renderer, target: &Target, render: &Render) -> CheckResult {
+pub(crate) async fn check(renderer: &Renderer, target: &Target, render: &Render) -> CheckResult {
     let started_at = SystemTime::now();
     // Chromium sends extra headers with every request the page makes, to every origin it
     // loads from: credential headers stay behind (they never cross origins).

@@ -99,7 +99,7 @@ pub(crate) struct Connection {
 impl Connection {
     /// Connects to `url` (a `ws://127.0.0.1:PORT/devtools/browser/ID` address) and returns the
     /// connection and its event stream. `auto_reply` sees every event first.
-    pub async fn connect(
+    pub(super) async fn connect(
         url: &str,
         auto_reply: AutoReply,
     ) -> Result<(Connection, mpsc::UnboundedReceiver<Event>), CdpError> {
@@ -175,7 +175,7 @@ impl Connection {
 
     /// Sends `method` with `params` in `session` (or to the browser) and waits for its result.
     /// There is no timeout here: callers bound the whole render.
-    pub async fn call(
+    pub(super) async fn call(
         &self,
         session: Option<&str>,
         method: &'static str,
@@ -202,7 +202,7 @@ impl Connection {
     }
 
     /// Whether the connection is still open.
-    pub fn is_open(&self) -> bool {
+    pub(super) fn is_open(&self) -> bool {
         lock(&self.pending).is_some() && !self.tasks[0].is_finished()
     }
 }

@@ -170,7 +170,7 @@ impl Registry {
     }
 
     /// Records a new group.
-    pub fn add(&self, pgid: i32, profile: PathBuf) {
+    pub(super) fn add(&self, pgid: i32, profile: PathBuf) {
         self.lock().insert(
             pgid,
             Group {
@@ -181,36 +181,36 @@ impl Registry {
     }
 
     /// Forgets a group that has been killed, reaped and cleaned up.
-    pub fn remove(&self, pgid: i32) {
+    pub(super) fn remove(&self, pgid: i32) {
         self.lock().remove(&pgid);
     }
 
     /// Marks a group its owner killed without waiting (a dropped browser) for [`Self::sweep`].
-    pub fn abandon(&self, pgid: i32) {
+    pub(super) fn abandon(&self, pgid: i32) {
         if let Some(group) = self.lock().get_mut(&pgid) {
             group.abandoned = true;
         }
     }
 
     /// The ids of all recorded groups.
-    pub fn pgids(&self) -> Vec<i32> {
+    pub(super) fn pgids(&self) -> Vec<i32> {
         self.lock().keys().copied().collect()
     }
 
     /// Live browser processes of all recorded groups.
-    pub fn processes(&self) -> usize {
+    pub(super) fn processes(&self) -> usize {
         browser_processes(&members(&self.pgids()))
     }
 
     /// Sends `SIGKILL` to every recorded group (shutdown).
-    pub fn kill_all(&self) {
+    pub(super) fn kill_all(&self) {
         for pgid in self.pgids() {
             kill_group(pgid);
         }
     }
 
     /// Reaps abandoned groups that are gone by now and removes their profile directories.
-    pub fn sweep(&self) {
+    pub(super) fn sweep(&self) {
         let abandoned: Vec<(i32, PathBuf)> = self
             .lock()
             .iter()

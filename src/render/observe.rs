@@ -140,7 +140,7 @@ pub(crate) struct PageState {
 
 impl PageState {
     /// A page in `session` of `target`, before navigation.
-    pub fn new(session: String, target: String) -> Self {
+    pub(super) fn new(session: String, target: String) -> Self {
         PageState {
             session,
             target,
@@ -162,12 +162,12 @@ impl PageState {
     }
 
     /// Requests sent and not finished yet.
-    pub fn pending_requests(&self) -> usize {
+    pub(super) fn pending_requests(&self) -> usize {
         self.in_flight.len()
     }
 
     /// Folds one event in; events of other sessions and unknown events are ignored.
-    pub fn on_event(&mut self, event: &Event) {
+    pub(super) fn on_event(&mut self, event: &Event) {
         let p = &event.params;
         match event.session.as_deref() {
             None => self.on_browser_event(&event.method, p),

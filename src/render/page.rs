@@ -36,17 +36,17 @@ pub(crate) struct Progress(Mutex<String>);
 
 impl Progress {
     /// Starts at `stage`.
-    pub fn new(stage: &str) -> Self {
+    pub(super) fn new(stage: &str) -> Self {
         Progress(Mutex::new(stage.to_owned()))
     }
 
     /// Moves on to `stage`.
-    pub fn set(&self, stage: impl Into<String>) {
+    pub(super) fn set(&self, stage: impl Into<String>) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = stage.into();
     }
 
     /// The current stage.
-    pub fn get(&self) -> String {
+    pub(super) fn get(&self) -> String {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -176,7 +176,7 @@ pub(crate) struct BrowserProcess {
 impl BrowserProcess {
     /// Starts the browser of `options` with a fresh profile under its temp directory and waits
     /// up to its launch timeout for the DevTools address. Returns the process and the address.
-    pub async fn launch(
+    pub(super) async fn launch(
         options: &BrowserOptions,
         registry: &Arc<Registry>,
     ) -> Result<(BrowserProcess, String), RenderError> {
@@ -259,12 +259,12 @@ impl BrowserProcess {
     }
 
     /// The process group id.
-    pub fn pgid(&self) -> i32 {
+    pub(super) fn pgid(&self) -> i32 {
         self.pgid
     }
 
     /// `"; it said: ..."` with the browser's last stderr lines, or nothing.
-    pub fn last_words(&self) -> String {
+    pub(super) fn last_words(&self) -> String {
         let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
         if tail.is_empty() {
             return String::new();
@@ -274,7 +274,7 @@ impl BrowserProcess {
     }
 
     /// Kills the whole group, reaps it and removes the profile directory.
-    pub async fn kill(mut self) {
+    pub(super) async fn kill(mut self) {
         self.stop().await;
     }
 

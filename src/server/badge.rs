@@ -42,7 +42,7 @@ pub fn text_width(text: &str) -> u32 {
 }
 
 fn xml_escape(text: &str) -> String {
-    crate::history::escape_html(text)
+    crate::report::escape_html(text)
 }
 
 /// `99.95%` (cut to 2 decimals, so only a flawless window shows `100%`).

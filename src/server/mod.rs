@@ -26,9 +26,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get};
 use tokio::sync::watch;
 
-use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::status::StatusStore;
+
+/// The parts of a [`ServerHandle`] besides the metrics: what the daemon's target tasks write and
+/// the endpoints read.
+pub use crate::health::Health;
+pub use crate::screenshots::Screenshots;
+pub use crate::status::StatusStore;
 
 /// What the endpoints read, and nothing else of the daemon: the daemon builds it and keeps
 /// writing to the same parts.
@@ -41,7 +45,7 @@ pub struct ServerHandle {
     /// `/healthz`.
     pub health: Arc<Health>,
     /// `/screenshots/SPEC/TARGET.png`, when rendered targets keep screenshots.
-    pub screenshots: Option<Arc<crate::screenshots::Screenshots>>,
+    pub screenshots: Option<Arc<Screenshots>>,
     /// `/api/v1/history`, badges and the status page's uptime (`None`: no history kept).
     pub history: Option<Arc<history::HistoryHandle>>,
     /// `/api/v1/silences` (`None` without an alert engine: the routes answer 503).

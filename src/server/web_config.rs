@@ -3,7 +3,7 @@
 //! `basic_auth_users`) plus dcrawl's `bearer_tokens`, `protect_metrics` and `limits`.
 //!
 //! It is loaded like spec and alert files: parsed into the positioned tree
-//! ([`crate::config::yaml`]), walked against the key tables of [`keys`] with `${VAR}`
+//! (`crate::config::yaml`), walked against the key tables of `keys` with `${VAR}`
 //! interpolation, every problem reported at once as `FILE:LINE:COLUMN: message`. Tokens, password
 //! hashes and values from the environment are never printed back.
 //!

@@ -113,7 +113,7 @@ struct SpecCtx {
 }
 
 /// Compile one file's tree into a spec; also returns the position of its `name` value.
-pub fn spec(ctx: &mut Walk<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> {
+pub(crate) fn spec(ctx: &mut Walk<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> {
     if root.value == Value::Null {
         ctx.err(
             root.pos,

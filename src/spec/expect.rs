@@ -10,7 +10,7 @@ use crate::model::{
 };
 
 /// Compile `expect:`; problems are recorded in `ctx`.
-pub fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
+pub(super) fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
     let mut out = Expect::default();
     let Some(f) = ctx.fields(node, &EXPECT) else {
         return out;
@@ -181,7 +181,7 @@ fn severe_check(ctx: &mut Walk<'_>, node: &Node) -> Option<(Check, Severity)> {
 
 /// Compile a check: a scalar (equals) or a map of operations (no `severity`: inside an html
 /// or json item the item says it).
-pub fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
+pub(super) fn check(ctx: &mut Walk<'_>, node: &Node) -> Option<Check> {
     compile_check(ctx, node, false).map(|(c, _)| c)
 }
 
@@ -427,7 +427,7 @@ pub(crate) fn jsonpath(ctx: &mut Walk<'_>, node: &Node) -> Option<crate::model::
 }
 
 /// Compile `extract:`; names must be unique in the target.
-pub fn extracts(ctx: &mut Walk<'_>, node: &Node) -> Vec<Extract> {
+pub(super) fn extracts(ctx: &mut Walk<'_>, node: &Node) -> Vec<Extract> {
     let mut out = Vec::new();
     let Some(items) = ctx.seq(node, "a list of extract items") else {
         return out;

@@ -1,4 +1,4 @@
-//! The key tables of the spec format, in one place (the machinery is [`crate::config::keys`]).
+//! The key tables of the spec format, in one place (the machinery is `crate::config::keys`).
 
 use crate::config::keys::{KeyDoc, Kind, Table, at_least, key, req};
 use crate::config::walk::{EXTRACT_NAME, IDENTIFIER, SPEC_NAME};

@@ -8,11 +8,11 @@ use crate::config::walk::Ctx;
 use crate::config::yaml::Node;
 use crate::model::{CountRange, CssSelector, JsonPathExpr};
 
-pub use crate::config::walk::{EXTRACT_NAME, Fields, IDENTIFIER, SPEC_NAME, Seen};
+pub(crate) use crate::config::walk::{EXTRACT_NAME, Fields, IDENTIFIER, SPEC_NAME, Seen};
 
 /// The walker of spec files: it keeps the expressions compiled so far, by source text
 /// (thousands of targets often share a few).
-pub type Walk<'a> = Ctx<'a, Compiled>;
+pub(crate) type Walk<'a> = Ctx<'a, Compiled>;
 
 /// Compiled expressions by their source text (each compiled once per file).
 #[derive(Default)]

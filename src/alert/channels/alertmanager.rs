@@ -9,7 +9,7 @@ use crate::alert::notification::{Notification, alertmanager_alert};
 
 /// `{base}/api/v2/alerts`, keeping a path prefix of the base URL (`http://h/am` ->
 /// `http://h/am/api/v2/alerts`).
-pub fn alerts_url(base: &Url) -> Url {
+pub(super) fn alerts_url(base: &Url) -> Url {
     let mut url = base.clone();
     let path = format!("{}/api/v2/alerts", base.path().trim_end_matches('/'));
     url.set_path(&path);

@@ -14,7 +14,7 @@ use crate::alert::{ChannelTemplate, EmailChannel, SmtpTls};
 
 /// Subject, text body and HTML body of an email.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailContent {
+pub(super) struct EmailContent {
     /// The `Subject:` (one line).
     pub subject: String,
     /// The text/plain part.
@@ -25,7 +25,7 @@ pub struct EmailContent {
 
 /// Render the email for `n`; the `subject` and `body` templates replace the subject and the
 /// plain-text part (the HTML part is then the text body, escaped, in a `<pre>`).
-pub fn content(
+pub(super) fn content(
     template: Option<&ChannelTemplate>,
     n: &Notification,
 ) -> Result<EmailContent, DeliveryError> {
@@ -42,7 +42,7 @@ pub fn content(
             let text = render_template(source, n).map_err(DeliveryError::Template)?;
             let html = format!(
                 "<!DOCTYPE html>\n<html><body><pre>{}</pre></body></html>\n",
-                crate::alert::notification::html_escape(&text)
+                crate::report::escape_html(&text)
             );
             (text, html)
         }

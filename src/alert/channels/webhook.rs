@@ -8,7 +8,7 @@ use crate::alert::{ChannelTemplate, WebhookChannel, WebhookFormat};
 
 /// The JSON document a webhook channel posts for `n`: the `payload` template when set (it must
 /// render to valid JSON), else the format's payload (Slack text from the `body` template).
-pub fn payload(
+pub(super) fn payload(
     w: &WebhookChannel,
     template: Option<&ChannelTemplate>,
     n: &Notification,

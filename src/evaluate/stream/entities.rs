@@ -11,7 +11,7 @@ const MAX_NAME: usize = 40;
 
 /// Decode `&name;`, `&#N;` and `&#xH;` in `raw`. `None` when a reference is one whose meaning
 /// depends on rules not implemented here (no semicolon, C1 or invalid code points).
-pub fn decode(raw: &str) -> Option<Cow<'_, str>> {
+pub(super) fn decode(raw: &str) -> Option<Cow<'_, str>> {
     if !raw.contains('&') {
         return Some(Cow::Borrowed(raw));
     }

@@ -2,7 +2,7 @@
 //! answered in one pass over the page with `lol_html`, without building a DOM.
 //!
 //! A streaming parser sees tags as written, not the tree the HTML tree builder makes of them, so
-//! every page is watched by a [`tracker::Tracker`]: the answers are used only when the page's
+//! every page is watched by a `tracker::Tracker`: the answers are used only when the page's
 //! structure provably is that tree. Otherwise (implied end tags, misnesting, tables, templates,
 //! foreign content, entities whose meaning needs more rules...) [`run`] returns the reason and
 //! the caller asks the DOM path, which gives the same answers a browser would. Text and

@@ -67,7 +67,7 @@ enum Phase {
 
 /// Watches the tags of one page.
 #[derive(Debug)]
-pub struct Tracker {
+pub(super) struct Tracker {
     /// Open non-void elements: name and id.
     stack: Vec<(String, u32)>,
     /// Next element id.
@@ -104,7 +104,7 @@ impl Tracker {
     }
 
     /// A doctype; only `<!doctype html>` (no-quirks, no ids) keeps the stream.
-    pub fn doctype(&mut self, name: Option<&str>, public_or_system: bool) {
+    pub(super) fn doctype(&mut self, name: Option<&str>, public_or_system: bool) {
         if self.phase != Phase::Start || self.doctype_ok {
             self.fail("doctype in an unexpected place");
         } else if name.is_some_and(|n| n.eq_ignore_ascii_case("html")) && !public_or_system {
@@ -129,7 +129,7 @@ impl Tracker {
 
     /// A start tag. Returns the element's id, which its end tag must bring back (`None` for a
     /// void element, which has no end).
-    pub fn start(&mut self, name: String, void: bool, self_closing: bool) -> Option<u32> {
+    pub(super) fn start(&mut self, name: String, void: bool, self_closing: bool) -> Option<u32> {
         let name_ref = name.as_str();
         let id = self.check_start(name_ref, void, self_closing)?;
         self.stack.push((name, id));
@@ -200,7 +200,7 @@ impl Tracker {
     }
 
     /// The end of the element `id`, by an end tag named `tag`.
-    pub fn end(&mut self, id: u32, tag: &str) {
+    pub(super) fn end(&mut self, id: u32, tag: &str) {
         let name = match self.stack.last() {
             Some((_, top)) if *top == id => self.stack.pop().map(|(n, _)| n).unwrap_or_default(),
             _ => {
@@ -221,7 +221,7 @@ impl Tracker {
     }
 
     /// Text (raw). Text the parser would move or drop keeps only whitespace.
-    pub fn text(&mut self, text: &str) {
+    pub(super) fn text(&mut self, text: &str) {
         let misplaced = match self.phase {
             Phase::Start | Phase::Html | Phase::AfterHead | Phase::Closed => true,
             Phase::Head => self.stack.last().is_some_and(|(n, _)| n == "head"),
@@ -236,7 +236,7 @@ impl Tracker {
     /// (an end tag the streaming parser ignored leaves one open; the tree builder may have
     /// acted on it), and a document must have written its `<head>` and `<body>` (the parser
     /// adds those it implies, elements the streamed answers would lack).
-    pub fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         if matches!(self.phase, Phase::Html | Phase::Head | Phase::AfterHead) {
             self.fail("an implied <head> or <body>");
         }
@@ -250,7 +250,7 @@ impl Tracker {
     }
 
     /// Is the page a fragment (no `<html>`, or no element at all)?
-    pub fn is_fragment(&self) -> bool {
+    pub(super) fn is_fragment(&self) -> bool {
         matches!(self.phase, Phase::Fragment | Phase::Start)
     }
 }
