@@ -13,13 +13,16 @@ use regex::Regex;
 use serde_json::Value;
 use url::Url;
 
-pub use crate::result::Severity;
-pub use crate::spec::schedule::Schedule;
+pub use schedule::Schedule;
+pub use severity::Severity;
 
 mod debug;
+pub mod exprs;
 mod fingerprint;
 pub mod flow;
 pub mod render;
+pub mod schedule;
+mod severity;
 
 /// Default whole-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

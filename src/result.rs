@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+pub use crate::model::Severity;
 use crate::model::Target;
-use crate::page::Checked;
 
 /// `success`, `warning`, `failure` or `error`, as the contract defines them; ordered from best
 /// to worst, so that the worst of several is their `max`.
@@ -52,33 +52,6 @@ impl Outcome {
     /// `failure` or `error`: the run failed (a warning did not).
     pub fn is_failing(self) -> bool {
         matches!(self, Outcome::Failure | Outcome::Error)
-    }
-}
-
-/// How much a failed assertion counts: `failure` (the default) fails the run, `warning` only
-/// makes it a `warning` (`severity: warning` in the spec).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Fails the run.
-    #[default]
-    Failure,
-    /// Makes the run a warning.
-    Warning,
-}
-
-impl Severity {
-    /// Is this the default (`failure`)? Failures of the default severity are shown without it.
-    pub fn is_failure(&self) -> bool {
-        *self == Severity::Failure
-    }
-
-    /// `failure` or `warning`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Failure => "failure",
-            Severity::Warning => "warning",
-        }
     }
 }
 
@@ -216,21 +189,6 @@ impl CheckResult {
             outcome: Outcome::Error,
             error: Some("internal error: the check ended abnormally".into()),
             ..CheckResult::blank(target, SystemTime::now())
-        }
-    }
-
-    /// The result of one page check of `target`.
-    pub fn of_page(target: &Target, started_at: SystemTime, page: Checked) -> CheckResult {
-        CheckResult {
-            outcome: page.outcome,
-            error: page.error,
-            status: page.status,
-            duration: page.duration,
-            failures: page.failures,
-            extracted: page.extracted,
-            response_size: page.size,
-            tls_not_after: page.tls_not_after,
-            ..CheckResult::blank(target, started_at)
         }
     }
 

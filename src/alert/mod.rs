@@ -239,7 +239,7 @@ impl MatchValue {
     /// `value` (equals) or `~regex` (anchored: it must match the whole value). The pattern is
     /// checked on its own first, so that `a)|(b` cannot escape the anchoring group.
     pub fn parse(text: &str) -> Result<MatchValue, String> {
-        use crate::spec::exprs::compile_regex;
+        use crate::model::exprs::compile_regex;
         match text.strip_prefix('~') {
             Some(pattern) => {
                 compile_regex(pattern)?;

@@ -135,7 +135,7 @@ impl Frontier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::exprs::compile_css;
+    use crate::model::exprs::compile_css;
     use regex::Regex;
 
     fn crawl(include: &[&str], exclude: &[&str]) -> Crawl {

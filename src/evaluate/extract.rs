@@ -104,7 +104,7 @@ fn number(ex: &Extract, text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::exprs::{compile_css, compile_jsonpath, compile_regex};
+    use crate::model::exprs::{compile_css, compile_jsonpath, compile_regex};
     use scraper::Html;
     use serde_json::json;
 

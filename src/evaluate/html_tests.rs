@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::*;
+use crate::model::exprs::{compile_css, compile_regex};
 use crate::model::{Check, CheckOp, CountRange, MatchMode, Severity};
-use crate::spec::exprs::{compile_css, compile_regex};
 
 const SHOP: &str = r#"<!doctype html><html><head><title>Shop</title></head><body>
 <h1>  Welcome

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::model::exprs::compile_jsonpath;
 use crate::model::{Check, CheckOp, CountRange, JsonType, MatchMode, Severity};
-use crate::spec::exprs::compile_jsonpath;
 
 fn doc() -> Value {
     json!({

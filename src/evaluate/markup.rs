@@ -9,8 +9,8 @@ use scraper::Html;
 use super::dom;
 use super::html::View;
 use super::stream::{self, Found, Query};
+use crate::model::exprs::compile_css;
 use crate::model::{CssSelector, Expect, Extract, ExtractSource};
-use crate::spec::exprs::compile_css;
 
 /// Which HTML path to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -6,11 +6,11 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::json;
 
 use super::*;
+use crate::model::exprs::{compile_css, compile_jsonpath};
 use crate::model::{
     Check, CheckOp, CountRange, Extract, HeaderCheck, HtmlAssertion, JsonAssertion, Severity,
     StatusPattern, TlsExpect,
 };
-use crate::spec::exprs::{compile_css, compile_jsonpath};
 
 fn response(status: u16, content_type: &str, body: &[u8]) -> Response {
     let mut headers = HeaderMap::new();

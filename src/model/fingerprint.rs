@@ -156,7 +156,7 @@ impl Feed for Target {
     }
 }
 
-impl Feed for crate::result::Severity {
+impl Feed for super::Severity {
     fn feed(&self, h: &mut DefaultHasher) {
         std::mem::discriminant(self).hash(h);
     }

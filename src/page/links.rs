@@ -49,7 +49,7 @@ mod tests {
     fn of(html: &str, page: &str) -> Vec<String> {
         use crate::evaluate::{Engine, Options, evaluate_with};
         use crate::fetch::Response;
-        let follow = crate::spec::exprs::compile_css("a[href]").unwrap();
+        let follow = crate::model::exprs::compile_css("a[href]").unwrap();
         let response = Response {
             status: 200,
             headers: Default::default(),

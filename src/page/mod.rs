@@ -5,7 +5,7 @@
 //! ([`crate::crawl`]), taking each page's links from the same HTML parse the assertions use.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::CONTENT_TYPE;
 use url::Url;
@@ -16,7 +16,7 @@ pub(crate) mod render;
 use crate::evaluate::{Options, evaluate, evaluate_with};
 use crate::fetch::{Fetcher, Response, Within};
 use crate::model::{CssSelector, Expect, Extract, Target};
-use crate::result::{Failure, Outcome};
+use crate::result::{CheckResult, Failure, Outcome};
 pub(crate) use links::{normalise, resolve as resolve_links};
 
 /// How to check a page.
@@ -49,7 +49,7 @@ impl<'a> Checks<'a> {
 
 /// What checking a page found.
 #[derive(Debug, Clone)]
-pub struct Checked {
+pub(crate) struct Checked {
     /// The verdict.
     pub outcome: Outcome,
     /// Why no response came.
@@ -185,5 +185,22 @@ pub(crate) fn http_only(expect: &Expect) -> Expect {
         json: Vec::new(),
         console_errors: None,
         failed_requests: None,
+    }
+}
+
+impl CheckResult {
+    /// The result of one page check of `target`.
+    pub(crate) fn of_page(target: &Target, started_at: SystemTime, page: Checked) -> CheckResult {
+        CheckResult {
+            outcome: page.outcome,
+            error: page.error,
+            status: page.status,
+            duration: page.duration,
+            failures: page.failures,
+            extracted: page.extracted,
+            response_size: page.size,
+            tls_not_after: page.tls_not_after,
+            ..CheckResult::blank(target, started_at)
+        }
     }
 }

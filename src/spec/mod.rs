@@ -8,17 +8,16 @@ pub(crate) mod compile;
 mod crawl;
 pub mod depends;
 mod expect;
-pub mod exprs;
 pub mod keys;
 pub mod reference;
 mod render;
-pub mod schedule;
 mod steps;
 pub(crate) mod walk;
 
 use std::path::PathBuf;
 
 pub use crate::config::{Diagnostic, Diagnostics, EnvLookup, Source, process_env};
+pub use crate::model::{exprs, schedule};
 pub use reference::reference_markdown;
 pub use steps::parse_template;
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::spec::exprs::compile_css;
+use crate::model::exprs::compile_css;
 
 fn css(s: &str) -> crate::model::CssSelector {
     compile_css(s).unwrap()
