@@ -127,20 +127,43 @@ fn list_text(doc: &Value) -> String {
     if silences.is_empty() {
         return "no active silences\n".into();
     }
-    let mut out = String::from(
-        "ID                                    ENDS                  MATCHERS  COMMENT\n",
-    );
-    for s in &silences {
+    let rows: Vec<[String; 4]> = silences
+        .iter()
+        .map(|s| {
+            [
+                s["id"].as_str().unwrap_or("?").to_string(),
+                s["ends_at"].as_str().unwrap_or("?").to_string(),
+                shown_matchers(&s["matchers"]),
+                s["comment"].as_str().unwrap_or("").to_string(),
+            ]
+        })
+        .collect();
+    // Columns as wide as their widest cell, so that matchers of any length line up.
+    let header = ["ID", "ENDS", "MATCHERS", "COMMENT"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [width(0), width(1), width(2)];
+    let mut out = String::new();
+    for cells in std::iter::once(header.map(String::from)).chain(rows) {
         let _ = writeln!(
             out,
-            "{:<36}  {:<20}  {}  {}",
-            s["id"].as_str().unwrap_or("?"),
-            s["ends_at"].as_str().unwrap_or("?"),
-            shown_matchers(&s["matchers"]),
-            s["comment"].as_str().unwrap_or("")
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
         );
     }
-    out
+    let trimmed: String = out.lines().map(|l| format!("{}\n", l.trim_end())).collect();
+    trimmed
 }
 
 /// An HTTP client for one daemon.
@@ -298,5 +321,21 @@ mod tests {
             "{text}"
         );
         assert_eq!(list_text(&json!({"silences": []})), "no active silences\n");
+    }
+
+    #[test]
+    fn list_columns_line_up_whatever_the_matchers() {
+        let doc = json!({"silences": [
+            {"id": "a", "ends_at": "2026-01-01T00:00:00Z", "matchers": {"spec": "shop"}, "comment": "one"},
+            {"id": "bb", "ends_at": "2026-01-01T00:00:00Z", "matchers": {"spec": "shop", "team": "payments"}, "comment": "two"},
+        ]});
+        let text = list_text(&doc);
+        let column = |l: &str, word: &str| l.find(word).unwrap_or(usize::MAX);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let comment = column(lines[0], "COMMENT");
+        assert_eq!(column(lines[1], "one"), comment, "{text}");
+        assert_eq!(column(lines[2], "two"), comment, "{text}");
+        assert_eq!(column(lines[2], "2026"), column(lines[0], "ENDS"), "{text}");
     }
 }
