@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::latency::Histogram;
-use super::query::{Incident, Incidents, TargetRow};
-use super::rollup::{Tally, Tier, floor};
+use super::query::{Incident, Incidents, TargetRow, add_open_segments};
+use super::rollup::{Plan, Tally, Tier, floor};
 use super::store::{Db, HistoryError};
 use super::{DAY_MS, HOUR_MS, HOURLY_KEEP_MS};
 
@@ -185,17 +185,39 @@ pub fn incident_doc(i: &Incident, now: i64) -> IncidentDoc {
     }
 }
 
+/// Fewer targets than this (or fewer than a tenth of all) are read one at a time.
+const FEW: usize = 50;
+
 /// The documents of `wanted` targets (in that order) over `[from, to)` at `now`. Targets
 /// history has never seen get empty documents.
 pub fn build(
     db: &Db,
-    rows: &[TargetRow],
     wanted: &[Key],
     from: i64,
     to: i64,
     now: i64,
     options: Options,
 ) -> Result<Vec<TargetHistory>, HistoryError> {
+    // A few of many targets: one at a time, each query narrowed to it by its index, instead of
+    // reading every target's rows.
+    if wanted.len() > 1 && (wanted.len() <= FEW || wanted.len() * 10 < db.target_count()?) {
+        let mut out = Vec::with_capacity(wanted.len());
+        for key in wanted {
+            out.extend(build(
+                db,
+                std::slice::from_ref(key),
+                from,
+                to,
+                now,
+                options,
+            )?);
+        }
+        return Ok(out);
+    }
+    let rows: Vec<TargetRow> = match wanted {
+        [one] => db.target(&one.0, &one.1)?.into_iter().collect(),
+        _ => db.targets()?,
+    };
     let by_key: HashMap<(&str, &str), &TargetRow> = rows
         .iter()
         .map(|r| ((r.spec.as_str(), r.target.as_str()), r))
@@ -206,12 +228,14 @@ pub fn build(
         [one] => Some(find(one).map_or(-1, |r| r.id)),
         _ => None,
     };
-    let (plan, tallies) = db.tallies(rows, from, to, now, only)?;
     let end = to.min(now);
-    let mut windows: Vec<HashMap<i64, Tally>> = Vec::new();
-    for (_, len) in WINDOWS {
-        windows.push(db.tallies(rows, end - len, end, now, only)?.1);
-    }
+    let mut ranges = vec![(from, to)];
+    ranges.extend(WINDOWS.iter().map(|(_, len)| (end - len, end)));
+    let mut all = db.tallies_many(&rows, &ranges, now, only)?.into_iter();
+    let (plan, tallies) = all
+        .next()
+        .unwrap_or_else(|| (super::rollup::plan(from, to, now), HashMap::new()));
+    let windows: Vec<HashMap<i64, Tally>> = all.map(|(_, t)| t).collect();
     let latency = db.latency(&plan, only)?;
     let incidents = db.incidents(from, to, options.incidents_limit, only)?;
     let counted_to = plan.to.min(now.max(plan.from));
@@ -220,7 +244,7 @@ pub fn build(
         let row = find(key);
         let id = row.map_or(-1, |r| r.id);
         let t = tallies.get(&id).copied().unwrap_or_default();
-        let w = |i: usize| windows[i].get(&id).and_then(Tally::uptime).map(floor4);
+        let w = |i: usize| windows.get(i)?.get(&id).and_then(Tally::uptime).map(floor4);
         let series = match (options.series, row) {
             (true, Some(r)) => Some(series(db, r.id, from, to, now)?),
             (true, None) => Some(Series {
@@ -298,43 +322,98 @@ pub struct Summary {
     pub last_result: Option<&'static str>,
 }
 
-/// The summaries of every target history knows, at `now`.
+/// The summaries of every target history knows, at `now` (computed from scratch).
 pub fn summaries(db: &Db, now: i64) -> Result<HashMap<Key, Summary>, HistoryError> {
-    let rows = db.targets()?;
-    let mut windows: Vec<HashMap<i64, Tally>> = Vec::new();
-    for (_, len) in WINDOWS {
-        windows.push(db.tallies(&rows, now - len, now, now, None)?.1);
-    }
-    let first_hour = floor(now, HOUR_MS) - (SPARK_HOURS - 1) * HOUR_MS;
-    let mut spark: HashMap<i64, Vec<Option<f64>>> = HashMap::new();
-    for (id, bucket, h) in db.hourly_latency_since(first_hour)? {
-        let slot = usize::try_from((bucket - first_hour) / HOUR_MS).unwrap_or(usize::MAX);
-        let line = spark
-            .entry(id)
-            .or_insert_with(|| vec![None; SPARK_HOURS as usize]);
-        if let Some(s) = line.get_mut(slot) {
-            *s = h.quantile(0.5);
+    Summarizer::default().summaries(db, now)
+}
+
+/// Summaries kept up to date cheaply: what the hours before the last two say is read once an
+/// hour; each call reads only the last two hours' rows (a run still adds the time its previous
+/// run's result held to the previous hour), the targets' last runs and the recent incidents.
+#[derive(Debug, Default)]
+pub struct Summarizer {
+    /// The hour the closed part is for (`None` before the first call).
+    hour: Option<i64>,
+    /// The windows' plans in that hour.
+    plans: Vec<Plan>,
+    /// Per window, each target's tally of the buckets before the hour before `hour`.
+    closed: Vec<HashMap<i64, Tally>>,
+    /// Each target's median latency of the 22 hours before the hour before `hour`.
+    spark: HashMap<i64, Vec<Option<f64>>>,
+}
+
+impl Summarizer {
+    /// Every target's summary at `now`.
+    pub fn summaries(&mut self, db: &Db, now: i64) -> Result<HashMap<Key, Summary>, HistoryError> {
+        let hour = floor(now, HOUR_MS);
+        let plans: Vec<Plan> = WINDOWS
+            .iter()
+            .map(|(_, len)| super::rollup::plan(now - len, now, now))
+            .collect();
+        let live = [hour - HOUR_MS, hour];
+        if self.hour != Some(hour) || self.plans != plans {
+            self.closed = db.closed_tallies(&plans, live[0], None)?;
+            self.spark.clear();
+            let first = hour - (SPARK_HOURS - 1) * HOUR_MS;
+            for (id, bucket, h) in db.hourly_latency_since(first)? {
+                let slot = usize::try_from((bucket - first) / HOUR_MS).unwrap_or(usize::MAX);
+                let line = self
+                    .spark
+                    .entry(id)
+                    .or_insert_with(|| vec![None; SPARK_HOURS as usize]);
+                if let Some(s) = line.get_mut(slot).filter(|_| bucket < live[0]) {
+                    *s = h.quantile(0.5);
+                }
+            }
+            self.hour = Some(hour);
+            self.plans = plans;
         }
-    }
-    let mut incidents = db.incidents(now - 30 * DAY_MS, now + 1, PAGE_INCIDENTS, None)?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let w = |i: usize| windows[i].get(&r.id).and_then(Tally::uptime).map(floor4);
-        out.insert(
-            (r.spec, r.target),
-            Summary {
-                uptime: Windows {
-                    day: w(0),
-                    week: w(1),
-                    month: w(2),
+        let rows = db.targets()?;
+        let mut windows = self.closed.clone();
+        let mut spark = self.spark.clone();
+        for (slot, bucket) in live.into_iter().enumerate() {
+            for (id, t, h) in db.hour_rows(bucket)? {
+                for (p, w) in self.plans.iter().zip(windows.iter_mut()) {
+                    if p.counts(Tier::Hourly, bucket) {
+                        w.entry(id).or_default().add(&t);
+                    }
+                }
+                let line = spark
+                    .entry(id)
+                    .or_insert_with(|| vec![None; SPARK_HOURS as usize]);
+                let at = SPARK_HOURS as usize - live.len() + slot;
+                if let (Some(s), Some(h)) = (line.get_mut(at), h) {
+                    *s = h.quantile(0.5);
+                }
+            }
+        }
+        add_open_segments(&rows, &self.plans, now, None, &mut windows);
+        let mut incidents = db.incidents(now - 30 * DAY_MS, now + 1, PAGE_INCIDENTS, None)?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let w = |i: usize| {
+                windows
+                    .get(i)?
+                    .get(&r.id)
+                    .and_then(Tally::uptime)
+                    .map(floor4)
+            };
+            out.insert(
+                (r.spec, r.target),
+                Summary {
+                    uptime: Windows {
+                        day: w(0),
+                        week: w(1),
+                        month: w(2),
+                    },
+                    spark: spark.remove(&r.id).unwrap_or_default(),
+                    incidents: incidents.remove(&r.id).unwrap_or_default(),
+                    last_result: r.last.map(|_| r.last_result),
                 },
-                spark: spark.remove(&r.id).unwrap_or_default(),
-                incidents: incidents.remove(&r.id).unwrap_or_default(),
-                last_result: r.last.map(|_| r.last_result),
-            },
-        );
+            );
+        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// Uptime of spec/target over the `len_ms` before `now`: `None` when history has never seen

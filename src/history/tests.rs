@@ -106,7 +106,6 @@ fn hand_computed() {
 
     let docs = doc::build(
         &db,
-        &rows,
         &[("shop".into(), "home".into())],
         T0,
         NOW,
@@ -323,4 +322,59 @@ fn a_read_only_reader_sees_a_live_writer() {
         Db::open_read_only(dir.path()).unwrap().raw_count().unwrap(),
         2
     );
+}
+
+#[test]
+fn one_at_a_time_and_all_at_once_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ingest = Ingest::new(Db::open(dir.path()).unwrap()).unwrap();
+    // 60 targets over three days, each failing now and then, some in maintenance.
+    let runs: Vec<Run> = (0..3 * 24 * 4)
+        .flat_map(|k| {
+            (0..60).map(move |t| {
+                let result = if (k + t) % 17 == 0 {
+                    "failure"
+                } else {
+                    "success"
+                };
+                Run {
+                    target: format!("t{t}"),
+                    interval_ms: 15 * 60 * S,
+                    ..run(k * 900 + t, result, 10 + t, (k + t) % 23 == 0)
+                }
+            })
+        })
+        .collect();
+    for chunk in runs.chunks(500) {
+        ingest.apply(chunk).unwrap();
+    }
+    let db = Db::open_read_only(dir.path()).unwrap();
+    let rows = db.targets().unwrap();
+    let keys: Vec<doc::Key> = rows
+        .iter()
+        .map(|r| (r.spec.clone(), r.target.clone()))
+        .collect();
+    let now = T0 + 3 * DAY_MS + HOUR_MS / 2;
+    let opts = Options {
+        incidents_limit: 5,
+        series: false,
+    };
+    let from = T0 + 12 * HOUR_MS;
+    let all = doc::build(&db, &keys, from, now, now, opts).unwrap();
+    let one_by_one: Vec<_> = keys
+        .iter()
+        .flat_map(|k| doc::build(&db, std::slice::from_ref(k), from, now, now, opts).unwrap())
+        .collect();
+    assert_eq!(all.len(), 60);
+    assert_eq!(all, one_by_one);
+    assert!(
+        all.iter()
+            .all(|d| d.incidents_total > 0 && d.range.maintenance_seconds > 0.0)
+    );
+    // The summaries' windows are the documents' windows.
+    let summaries = doc::summaries(&db, now).unwrap();
+    for d in &all {
+        let s = &summaries[&(d.spec.clone(), d.target.clone())];
+        assert_eq!(s.uptime, d.uptime, "{}", d.target);
+    }
 }

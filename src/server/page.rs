@@ -60,8 +60,8 @@ struct TargetView {
     extracted: String,
     alert: Option<String>,
     history: Vec<HistoryMark>,
-    /// Uptime, latency sparkline and incidents, when history is kept.
-    uptime: Option<super::history::UptimeView>,
+    /// Uptime, latency sparkline and incidents, when history is kept (markup, escaped).
+    uptime: Option<minijinja::Value>,
 }
 
 /// One step of a flow target's last run.
@@ -218,9 +218,14 @@ pub fn render_with(
                 .iter()
                 .map(|(n, t)| {
                     let mut view = target_view(n, t, now);
-                    view.uptime = history
-                        .and_then(|h| h.get(&(name.clone(), n.clone())))
-                        .map(|s| super::history::uptime_view(s, now.timestamp_millis()));
+                    view.uptime =
+                        history
+                            .and_then(|h| h.get(&(name.clone(), n.clone())))
+                            .map(|s| {
+                                let view =
+                                    super::history::uptime_view(s, name, n, now.timestamp_millis());
+                                minijinja::Value::from_safe_string(view.html())
+                            });
                     view
                 })
                 .collect();
