@@ -79,7 +79,7 @@ fn config(n: i64) -> Result<dcrawl::model::Config> {
 
 /// Time the read side over `db` at `now`.
 pub fn measure(a: &Args, db: &Db, now: i64) -> Result<Reads> {
-    let mut summarizer = doc::Summarizer::default();
+    let mut summarizer = dcrawl::history::summary::Summarizer::default();
     let (summaries_first, _) = time(1, || Ok(summarizer.summaries(db, now + 1_000)?))?;
     let (summaries_refresh, summaries) = time(3, || Ok(summarizer.summaries(db, now + 6_000)?))?;
 

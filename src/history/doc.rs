@@ -9,18 +9,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::latency::Histogram;
-use super::query::{Incident, Incidents, TargetRow, add_open_segments};
-use super::rollup::{Plan, Tally, Tier, floor};
+use super::query::{Incident, TargetRow};
+use super::rollup::{Tally, Tier, floor};
 use super::store::{Db, HistoryError};
 use super::{DAY_MS, HOUR_MS, HOURLY_KEEP_MS};
 
 /// The standard uptime windows: name and length.
 pub const WINDOWS: [(&str, i64); 3] = [("24h", DAY_MS), ("7d", 7 * DAY_MS), ("30d", 30 * DAY_MS)];
-
-/// Incidents listed per target on the status page.
-pub const PAGE_INCIDENTS: usize = 3;
-/// Hours in the status page's latency sparkline.
-pub const SPARK_HOURS: i64 = 24;
 
 /// (spec, target).
 pub type Key = (String, String);
@@ -188,9 +183,20 @@ pub fn incident_doc(i: &Incident, now: i64) -> IncidentDoc {
 /// Fewer targets than this (or fewer than a tenth of all) are read one at a time.
 const FEW: usize = 50;
 
-/// The documents of `wanted` targets (in that order) over `[from, to)` at `now`. Targets
-/// history has never seen get empty documents.
+/// The documents of `wanted` targets (in that order) over `[from, to)` at `now`, all read in
+/// one snapshot. Targets history has never seen get empty documents.
 pub fn build(
+    db: &Db,
+    wanted: &[Key],
+    from: i64,
+    to: i64,
+    now: i64,
+    options: Options,
+) -> Result<Vec<TargetHistory>, HistoryError> {
+    db.snapshot(|db| build_in(db, wanted, from, to, now, options))
+}
+
+fn build_in(
     db: &Db,
     wanted: &[Key],
     from: i64,
@@ -203,7 +209,7 @@ pub fn build(
     if wanted.len() > 1 && (wanted.len() <= FEW || wanted.len() * 10 < db.target_count()?) {
         let mut out = Vec::with_capacity(wanted.len());
         for key in wanted {
-            out.extend(build(
+            out.extend(build_in(
                 db,
                 std::slice::from_ref(key),
                 from,
@@ -307,113 +313,6 @@ fn series(db: &Db, id: i64, from: i64, to: i64, now: i64) -> Result<Series, Hist
         step: tier.step(),
         points,
     })
-}
-
-/// What the status page shows of a target's history.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Summary {
-    /// Uptime over the standard windows up to now.
-    pub uptime: Windows,
-    /// Median latency of each of the last 24 hours, oldest first (`None`: no runs).
-    pub spark: Vec<Option<f64>>,
-    /// The most recent incidents of the last 30 days.
-    pub incidents: Incidents,
-    /// Its last run's result, if history has one.
-    pub last_result: Option<&'static str>,
-}
-
-/// The summaries of every target history knows, at `now` (computed from scratch).
-pub fn summaries(db: &Db, now: i64) -> Result<HashMap<Key, Summary>, HistoryError> {
-    Summarizer::default().summaries(db, now)
-}
-
-/// Summaries kept up to date cheaply: what the hours before the last two say is read once an
-/// hour; each call reads only the last two hours' rows (a run still adds the time its previous
-/// run's result held to the previous hour), the targets' last runs and the recent incidents.
-#[derive(Debug, Default)]
-pub struct Summarizer {
-    /// The hour the closed part is for (`None` before the first call).
-    hour: Option<i64>,
-    /// The windows' plans in that hour.
-    plans: Vec<Plan>,
-    /// Per window, each target's tally of the buckets before the hour before `hour`.
-    closed: Vec<HashMap<i64, Tally>>,
-    /// Each target's median latency of the 22 hours before the hour before `hour`.
-    spark: HashMap<i64, Vec<Option<f64>>>,
-}
-
-impl Summarizer {
-    /// Every target's summary at `now`.
-    pub fn summaries(&mut self, db: &Db, now: i64) -> Result<HashMap<Key, Summary>, HistoryError> {
-        let hour = floor(now, HOUR_MS);
-        let plans: Vec<Plan> = WINDOWS
-            .iter()
-            .map(|(_, len)| super::rollup::plan(now - len, now, now))
-            .collect();
-        let live = [hour - HOUR_MS, hour];
-        if self.hour != Some(hour) || self.plans != plans {
-            self.closed = db.closed_tallies(&plans, live[0], None)?;
-            self.spark.clear();
-            let first = hour - (SPARK_HOURS - 1) * HOUR_MS;
-            for (id, bucket, h) in db.hourly_latency_since(first)? {
-                let slot = usize::try_from((bucket - first) / HOUR_MS).unwrap_or(usize::MAX);
-                let line = self
-                    .spark
-                    .entry(id)
-                    .or_insert_with(|| vec![None; SPARK_HOURS as usize]);
-                if let Some(s) = line.get_mut(slot).filter(|_| bucket < live[0]) {
-                    *s = h.quantile(0.5);
-                }
-            }
-            self.hour = Some(hour);
-            self.plans = plans;
-        }
-        let rows = db.targets()?;
-        let mut windows = self.closed.clone();
-        let mut spark = self.spark.clone();
-        for (slot, bucket) in live.into_iter().enumerate() {
-            for (id, t, h) in db.hour_rows(bucket)? {
-                for (p, w) in self.plans.iter().zip(windows.iter_mut()) {
-                    if p.counts(Tier::Hourly, bucket) {
-                        w.entry(id).or_default().add(&t);
-                    }
-                }
-                let line = spark
-                    .entry(id)
-                    .or_insert_with(|| vec![None; SPARK_HOURS as usize]);
-                let at = SPARK_HOURS as usize - live.len() + slot;
-                if let (Some(s), Some(h)) = (line.get_mut(at), h) {
-                    *s = h.quantile(0.5);
-                }
-            }
-        }
-        add_open_segments(&rows, &self.plans, now, None, &mut windows);
-        let mut incidents = db.incidents(now - 30 * DAY_MS, now + 1, PAGE_INCIDENTS, None)?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for r in rows {
-            let w = |i: usize| {
-                windows
-                    .get(i)?
-                    .get(&r.id)
-                    .and_then(Tally::uptime)
-                    .map(floor4)
-            };
-            out.insert(
-                (r.spec, r.target),
-                Summary {
-                    uptime: Windows {
-                        day: w(0),
-                        week: w(1),
-                        month: w(2),
-                    },
-                    spark: spark.remove(&r.id).unwrap_or_default(),
-                    incidents: incidents.remove(&r.id).unwrap_or_default(),
-                    last_result: r.last.map(|_| r.last_result),
-                },
-            );
-        }
-        Ok(out)
-    }
 }
 
 /// Uptime of spec/target over the `len_ms` before `now`: `None` when history has never seen

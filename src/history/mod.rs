@@ -12,9 +12,9 @@
 //!    closed. Each target's last run (its "open segment") is kept with it, so a restart resumes
 //!    where it stopped. Once an hour it prunes: raw runs after 7 days, hourly roll-ups after 90,
 //!    daily roll-ups and incidents after 2 years ([`store`]).
-//! 3. Readers ([`query`], [`doc`]) open the database read-only (WAL: while the daemon writes)
-//!    and answer from the roll-ups: the status page's summaries, `/api/v1/history`, badges, and
-//!    [`report`] (`dcrawl report`, no daemon needed).
+//! 3. Readers ([`query`], [`doc`], [`summary`]) open the database read-only (WAL: while the
+//!    daemon writes) and answer from the roll-ups: the status page's summaries, `/api/v1/history`,
+//!    badges, and [`report`] (`dcrawl report`, no daemon needed).
 //!
 //! **Uptime** is time-weighted: a run's result holds from its start until the next run starts,
 //! but at most twice the target's interval; beyond that (the daemon was stopped, a run hung)
@@ -34,6 +34,7 @@ pub mod report;
 mod report_html;
 pub mod rollup;
 pub mod store;
+pub mod summary;
 pub mod writer;
 
 use std::time::Duration;

@@ -85,6 +85,19 @@ fn only_clause(only: Option<i64>) -> &'static str {
 }
 
 impl Db {
+    /// Run `f` in one read transaction, so that all it reads is of one moment: a batch the
+    /// writer commits meanwhile is seen whole or not at all (otherwise a run's previous
+    /// result could be counted twice, once in the roll-ups and once as the open segment).
+    pub fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f(self)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Every target history knows, by spec and name.
     pub fn targets(&self) -> Result<Vec<TargetRow>, HistoryError> {
         self.targets_where("", params![])
@@ -166,8 +179,8 @@ impl Db {
         Ok(plans.into_iter().zip(out).collect())
     }
 
-    /// The roll-up rows of buckets starting before `until` counted in each of `plans`, per
-    /// target (or for `only`); no open segments.
+    /// The roll-up rows counted in each of `plans` of buckets that end by `until`, per target
+    /// (or for `only`); no open segments.
     pub fn closed_tallies(
         &self,
         plans: &[Plan],
@@ -180,7 +193,7 @@ impl Db {
                 .iter()
                 .flat_map(|p| p.pieces.iter())
                 .filter(|(t, _, _)| *t == tier)
-                .map(|&(_, a, b)| (a, b.min(until)))
+                .map(|&(_, a, b)| (a, b.min(until.saturating_sub(tier.len_ms()) + 1)))
                 .filter(|(a, b)| a < b)
                 .collect();
             spans.sort_unstable();
@@ -223,15 +236,19 @@ impl Db {
         Ok(out)
     }
 
-    /// Every target's hourly row of the bucket `hour`: (target, counters, latency).
-    pub fn hour_rows(
+    /// Every target's row of the bucket of `tier` starting at `bucket`: (target, counters,
+    /// latency).
+    pub fn bucket_rows(
         &self,
-        hour: i64,
+        tier: Tier,
+        bucket: i64,
     ) -> Result<Vec<(i64, Tally, Option<Histogram>)>, HistoryError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT target_id, up_ms, down_ms, maint_ms, runs, down_runs, latency FROM hourly WHERE bucket = ?1",
-        )?;
-        let rows = stmt.query_map(params![hour], |r| {
+        let sql = format!(
+            "SELECT target_id, up_ms, down_ms, maint_ms, runs, down_runs, latency FROM {} WHERE bucket = ?1",
+            tier.table()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![bucket], |r| {
             let blob: Option<Vec<u8>> = r.get(6)?;
             Ok((
                 r.get(0)?,

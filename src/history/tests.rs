@@ -372,7 +372,7 @@ fn one_at_a_time_and_all_at_once_agree() {
             .all(|d| d.incidents_total > 0 && d.range.maintenance_seconds > 0.0)
     );
     // The summaries' windows are the documents' windows.
-    let summaries = doc::summaries(&db, now).unwrap();
+    let summaries = summary::summaries(&db, now).unwrap();
     for d in &all {
         let s = &summaries[&(d.spec.clone(), d.target.clone())];
         assert_eq!(s.uptime, d.uptime, "{}", d.target);

@@ -23,10 +23,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::ServerHandle;
-use crate::history::doc::{self, Key, Options, Summarizer, Summary};
+use crate::history::doc::{self, Key, Options};
 use crate::history::query::Reader;
 use crate::history::range;
 use crate::history::report::{percent, span, when};
+use crate::history::summary::{Summarizer, Summary};
 
 /// How long the status page's summaries are reused.
 pub const SUMMARY_TTL: Duration = Duration::from_secs(10);

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::history::doc::{Key, Summary};
+use crate::history::doc::Key;
+use crate::history::summary::Summary;
 use crate::report::format_number;
 use crate::report::text::format_duration;
 use crate::result::Outcome;
