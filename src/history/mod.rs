@@ -241,6 +241,30 @@ mod unit_tests {
         assert_eq!(expected_interval(&cron, at), Duration::from_secs(300));
     }
 
+    /// The daemon says whether a maintenance window covered a run; history keeps the flag and
+    /// counts the run's time as maintenance whatever its result.
+    #[test]
+    fn a_run_in_maintenance_counts_as_maintenance_whatever_its_result() {
+        let url = url::Url::parse("http://127.0.0.1:9/").unwrap();
+        let target = Target::new("shop", "home", url);
+        let mut result = CheckResult::blank(&target, std::time::SystemTime::now());
+        result.outcome = crate::result::Outcome::Failure;
+        let outside = Run::of(&target, &result, false);
+        assert_eq!((outside.class(), outside.maintenance), (Class::Down, false));
+        let inside = Run::of(&target, &result, true);
+        assert_eq!(
+            (inside.class(), inside.maintenance),
+            (Class::Maintenance, true)
+        );
+        assert_eq!(inside.result, "failure");
+        result.outcome = crate::result::Outcome::Success;
+        assert_eq!(Run::of(&target, &result, true).class(), Class::Maintenance);
+        assert_eq!(Run::of(&target, &result, false).class(), Class::Up);
+        for code in [0, 1, 2] {
+            assert_eq!(Class::from_code(code).code(), code);
+        }
+    }
+
     #[test]
     fn long_failures_are_cut_at_a_character() {
         assert_eq!(cut("ééé", 2), "éé…");
@@ -250,5 +274,7 @@ mod unit_tests {
 
 #[cfg(test)]
 mod report_tests;
+#[cfg(test)]
+mod retention_tests;
 #[cfg(test)]
 pub(crate) mod tests;
