@@ -315,8 +315,8 @@ fn series(db: &Db, id: i64, from: i64, to: i64, now: i64) -> Result<Series, Hist
     })
 }
 
-/// Uptime of spec/target over the `len_ms` before `now`: `None` when history has never seen
-/// the target, `Some(None)` when nothing is known in the window.
+/// Uptime of spec/target over the `len_ms` before `now`, read in one snapshot: `None` when
+/// history has never seen the target, `Some(None)` when nothing is known in the window.
 pub fn window_uptime(
     db: &Db,
     spec: &str,
@@ -324,17 +324,19 @@ pub fn window_uptime(
     len_ms: i64,
     now: i64,
 ) -> Result<Option<Option<f64>>, HistoryError> {
-    let Some(row) = db.target(spec, target)? else {
-        return Ok(None);
-    };
-    let (_, tallies) = db.tallies(
-        std::slice::from_ref(&row),
-        now - len_ms,
-        now,
-        now,
-        Some(row.id),
-    )?;
-    Ok(Some(
-        tallies.get(&row.id).and_then(Tally::uptime).map(floor4),
-    ))
+    db.snapshot(|db| {
+        let Some(row) = db.target(spec, target)? else {
+            return Ok(None);
+        };
+        let (_, tallies) = db.tallies(
+            std::slice::from_ref(&row),
+            now - len_ms,
+            now,
+            now,
+            Some(row.id),
+        )?;
+        Ok(Some(
+            tallies.get(&row.id).and_then(Tally::uptime).map(floor4),
+        ))
+    })
 }
