@@ -173,6 +173,44 @@ async fn slow_runs_never_overlap_and_skipped_ticks_are_counted() {
     assert!(text.contains(&expected), "want {expected} in\n{text}");
 }
 
+/// Every run the scheduler makes is recorded in history, once, by the time the daemon has
+/// shut down and closed it.
+#[tokio::test(start_paused = true)]
+async fn every_run_is_recorded_in_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(Duration::from_millis(10));
+    let history = crate::history::Recorder::open(
+        dir.path(),
+        crate::history::HistoryOptions::default(),
+        crate::history::Counters::default(),
+    )
+    .unwrap();
+    assert!(h.shared.history.set(Arc::clone(&history)).is_ok());
+    let mut supervisor = h.supervisor;
+    supervisor.apply(&config(&[("a", "@every 10s"), ("b", "@every 7s")]));
+    advance(Duration::from_secs(101)).await;
+    supervisor.shutdown(Duration::from_secs(10)).await;
+    history.close();
+    let db = crate::history::Db::open_read_only(dir.path()).unwrap();
+    let runs = |name: &str| {
+        let row = db.target("s", name).unwrap().unwrap();
+        let (_, t) = db
+            .tallies(
+                std::slice::from_ref(&row),
+                0,
+                i64::MAX / 2,
+                i64::MAX / 2,
+                Some(row.id),
+            )
+            .unwrap();
+        t[&row.id].runs as usize
+    };
+    let (a, b) = (h.rec.times("a").len(), h.rec.times("b").len());
+    assert!(a >= 10 && b >= 14, "{a} {b}");
+    assert_eq!((runs("a"), runs("b")), (a, b));
+    assert_eq!(db.raw_count().unwrap() as usize, a + b);
+}
+
 #[tokio::test(start_paused = true)]
 async fn targets_sharing_a_schedule_are_spread_over_the_interval() {
     let mut h = harness(Duration::from_millis(1));

@@ -9,18 +9,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::latency::Histogram;
-use super::query::{Incident, Incidents, TargetRow};
+use super::query::{Incident, TargetRow};
 use super::rollup::{Tally, Tier, floor};
 use super::store::{Db, HistoryError};
 use super::{DAY_MS, HOUR_MS, HOURLY_KEEP_MS};
 
 /// The standard uptime windows: name and length.
 pub const WINDOWS: [(&str, i64); 3] = [("24h", DAY_MS), ("7d", 7 * DAY_MS), ("30d", 30 * DAY_MS)];
-
-/// Incidents listed per target on the status page.
-pub const PAGE_INCIDENTS: usize = 3;
-/// Hours in the status page's latency sparkline.
-pub const SPARK_HOURS: i64 = 24;
 
 /// (spec, target).
 pub type Key = (String, String);
@@ -185,17 +180,50 @@ pub fn incident_doc(i: &Incident, now: i64) -> IncidentDoc {
     }
 }
 
-/// The documents of `wanted` targets (in that order) over `[from, to)` at `now`. Targets
-/// history has never seen get empty documents.
+/// Fewer targets than this (or fewer than a tenth of all) are read one at a time.
+const FEW: usize = 50;
+
+/// The documents of `wanted` targets (in that order) over `[from, to)` at `now`, all read in
+/// one snapshot. Targets history has never seen get empty documents.
 pub fn build(
     db: &Db,
-    rows: &[TargetRow],
     wanted: &[Key],
     from: i64,
     to: i64,
     now: i64,
     options: Options,
 ) -> Result<Vec<TargetHistory>, HistoryError> {
+    db.snapshot(|db| build_in(db, wanted, from, to, now, options))
+}
+
+fn build_in(
+    db: &Db,
+    wanted: &[Key],
+    from: i64,
+    to: i64,
+    now: i64,
+    options: Options,
+) -> Result<Vec<TargetHistory>, HistoryError> {
+    // A few of many targets: one at a time, each query narrowed to it by its index, instead of
+    // reading every target's rows.
+    if wanted.len() > 1 && (wanted.len() <= FEW || wanted.len() * 10 < db.target_count()?) {
+        let mut out = Vec::with_capacity(wanted.len());
+        for key in wanted {
+            out.extend(build_in(
+                db,
+                std::slice::from_ref(key),
+                from,
+                to,
+                now,
+                options,
+            )?);
+        }
+        return Ok(out);
+    }
+    let rows: Vec<TargetRow> = match wanted {
+        [one] => db.target(&one.0, &one.1)?.into_iter().collect(),
+        _ => db.targets()?,
+    };
     let by_key: HashMap<(&str, &str), &TargetRow> = rows
         .iter()
         .map(|r| ((r.spec.as_str(), r.target.as_str()), r))
@@ -206,12 +234,14 @@ pub fn build(
         [one] => Some(find(one).map_or(-1, |r| r.id)),
         _ => None,
     };
-    let (plan, tallies) = db.tallies(rows, from, to, now, only)?;
     let end = to.min(now);
-    let mut windows: Vec<HashMap<i64, Tally>> = Vec::new();
-    for (_, len) in WINDOWS {
-        windows.push(db.tallies(rows, end - len, end, now, only)?.1);
-    }
+    let mut ranges = vec![(from, to)];
+    ranges.extend(WINDOWS.iter().map(|(_, len)| (end - len, end)));
+    let mut all = db.tallies_many(&rows, &ranges, now, only)?.into_iter();
+    let (plan, tallies) = all
+        .next()
+        .unwrap_or_else(|| (super::rollup::plan(from, to, now), HashMap::new()));
+    let windows: Vec<HashMap<i64, Tally>> = all.map(|(_, t)| t).collect();
     let latency = db.latency(&plan, only)?;
     let incidents = db.incidents(from, to, options.incidents_limit, only)?;
     let counted_to = plan.to.min(now.max(plan.from));
@@ -220,7 +250,7 @@ pub fn build(
         let row = find(key);
         let id = row.map_or(-1, |r| r.id);
         let t = tallies.get(&id).copied().unwrap_or_default();
-        let w = |i: usize| windows[i].get(&id).and_then(Tally::uptime).map(floor4);
+        let w = |i: usize| windows.get(i)?.get(&id).and_then(Tally::uptime).map(floor4);
         let series = match (options.series, row) {
             (true, Some(r)) => Some(series(db, r.id, from, to, now)?),
             (true, None) => Some(Series {
@@ -285,60 +315,8 @@ fn series(db: &Db, id: i64, from: i64, to: i64, now: i64) -> Result<Series, Hist
     })
 }
 
-/// What the status page shows of a target's history.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Summary {
-    /// Uptime over the standard windows up to now.
-    pub uptime: Windows,
-    /// Median latency of each of the last 24 hours, oldest first (`None`: no runs).
-    pub spark: Vec<Option<f64>>,
-    /// The most recent incidents of the last 30 days.
-    pub incidents: Incidents,
-    /// Its last run's result, if history has one.
-    pub last_result: Option<&'static str>,
-}
-
-/// The summaries of every target history knows, at `now`.
-pub fn summaries(db: &Db, now: i64) -> Result<HashMap<Key, Summary>, HistoryError> {
-    let rows = db.targets()?;
-    let mut windows: Vec<HashMap<i64, Tally>> = Vec::new();
-    for (_, len) in WINDOWS {
-        windows.push(db.tallies(&rows, now - len, now, now, None)?.1);
-    }
-    let first_hour = floor(now, HOUR_MS) - (SPARK_HOURS - 1) * HOUR_MS;
-    let mut spark: HashMap<i64, Vec<Option<f64>>> = HashMap::new();
-    for (id, bucket, h) in db.hourly_latency_since(first_hour)? {
-        let slot = usize::try_from((bucket - first_hour) / HOUR_MS).unwrap_or(usize::MAX);
-        let line = spark
-            .entry(id)
-            .or_insert_with(|| vec![None; SPARK_HOURS as usize]);
-        if let Some(s) = line.get_mut(slot) {
-            *s = h.quantile(0.5);
-        }
-    }
-    let mut incidents = db.incidents(now - 30 * DAY_MS, now + 1, PAGE_INCIDENTS, None)?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let w = |i: usize| windows[i].get(&r.id).and_then(Tally::uptime).map(floor4);
-        out.insert(
-            (r.spec, r.target),
-            Summary {
-                uptime: Windows {
-                    day: w(0),
-                    week: w(1),
-                    month: w(2),
-                },
-                spark: spark.remove(&r.id).unwrap_or_default(),
-                incidents: incidents.remove(&r.id).unwrap_or_default(),
-                last_result: r.last.map(|_| r.last_result),
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// Uptime of spec/target over the `len_ms` before `now`: `None` when history has never seen
-/// the target, `Some(None)` when nothing is known in the window.
+/// Uptime of spec/target over the `len_ms` before `now`, read in one snapshot: `None` when
+/// history has never seen the target, `Some(None)` when nothing is known in the window.
 pub fn window_uptime(
     db: &Db,
     spec: &str,
@@ -346,17 +324,19 @@ pub fn window_uptime(
     len_ms: i64,
     now: i64,
 ) -> Result<Option<Option<f64>>, HistoryError> {
-    let Some(row) = db.target(spec, target)? else {
-        return Ok(None);
-    };
-    let (_, tallies) = db.tallies(
-        std::slice::from_ref(&row),
-        now - len_ms,
-        now,
-        now,
-        Some(row.id),
-    )?;
-    Ok(Some(
-        tallies.get(&row.id).and_then(Tally::uptime).map(floor4),
-    ))
+    db.snapshot(|db| {
+        let Some(row) = db.target(spec, target)? else {
+            return Ok(None);
+        };
+        let (_, tallies) = db.tallies(
+            std::slice::from_ref(&row),
+            now - len_ms,
+            now,
+            now,
+            Some(row.id),
+        )?;
+        Ok(Some(
+            tallies.get(&row.id).and_then(Tally::uptime).map(floor4),
+        ))
+    })
 }

@@ -12,9 +12,9 @@
 //!    closed. Each target's last run (its "open segment") is kept with it, so a restart resumes
 //!    where it stopped. Once an hour it prunes: raw runs after 7 days, hourly roll-ups after 90,
 //!    daily roll-ups and incidents after 2 years ([`store`]).
-//! 3. Readers ([`query`], [`doc`]) open the database read-only (WAL: while the daemon writes)
-//!    and answer from the roll-ups: the status page's summaries, `/api/v1/history`, badges, and
-//!    [`report`] (`dcrawl report`, no daemon needed).
+//! 3. Readers ([`query`], [`doc`], [`summary`]) open the database read-only (WAL: while the
+//!    daemon writes) and answer from the roll-ups: the status page's summaries, `/api/v1/history`,
+//!    badges, and [`report`] (`dcrawl report`, no daemon needed).
 //!
 //! **Uptime** is time-weighted: a run's result holds from its start until the next run starts,
 //! but at most twice the target's interval; beyond that (the daemon was stopped, a run hung)
@@ -34,6 +34,7 @@ pub mod report;
 mod report_html;
 pub mod rollup;
 pub mod store;
+pub mod summary;
 pub mod writer;
 
 use std::time::Duration;
@@ -239,6 +240,30 @@ mod unit_tests {
         assert_eq!(expected_interval(&cron, at), Duration::from_secs(300));
     }
 
+    /// The daemon says whether a maintenance window covered a run; history keeps the flag and
+    /// counts the run's time as maintenance whatever its result.
+    #[test]
+    fn a_run_in_maintenance_counts_as_maintenance_whatever_its_result() {
+        let url = url::Url::parse("http://127.0.0.1:9/").unwrap();
+        let target = Target::new("shop", "home", url);
+        let mut result = CheckResult::blank(&target, std::time::SystemTime::now());
+        result.outcome = crate::result::Outcome::Failure;
+        let outside = Run::of(&target, &result, false);
+        assert_eq!((outside.class(), outside.maintenance), (Class::Down, false));
+        let inside = Run::of(&target, &result, true);
+        assert_eq!(
+            (inside.class(), inside.maintenance),
+            (Class::Maintenance, true)
+        );
+        assert_eq!(inside.result, "failure");
+        result.outcome = crate::result::Outcome::Success;
+        assert_eq!(Run::of(&target, &result, true).class(), Class::Maintenance);
+        assert_eq!(Run::of(&target, &result, false).class(), Class::Up);
+        for code in [0, 1, 2] {
+            assert_eq!(Class::from_code(code).code(), code);
+        }
+    }
+
     #[test]
     fn long_failures_are_cut_at_a_character() {
         assert_eq!(cut("ééé", 2), "éé…");
@@ -248,5 +273,7 @@ mod unit_tests {
 
 #[cfg(test)]
 mod report_tests;
+#[cfg(test)]
+mod retention_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -10,9 +10,12 @@ use rusqlite::params;
 
 use super::ingest::Last;
 use super::latency::Histogram;
-use super::rollup::{Plan, Tally, Tier, overlap, plan};
+use super::rollup::{Plan, TIERS, Tally, Tier, overlap, plan};
 use super::store::{Db, HistoryError};
 use super::{Class, result_name};
+
+/// Each target's tally (by target id).
+pub type Tallies = HashMap<i64, Tally>;
 
 /// A target known to history.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +85,19 @@ fn only_clause(only: Option<i64>) -> &'static str {
 }
 
 impl Db {
+    /// Run `f` in one read transaction, so that all it reads is of one moment: a batch the
+    /// writer commits meanwhile is seen whole or not at all (otherwise a run's previous
+    /// result could be counted twice, once in the roll-ups and once as the open segment).
+    pub fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f(self)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Every target history knows, by spec and name.
     pub fn targets(&self) -> Result<Vec<TargetRow>, HistoryError> {
         self.targets_where("", params![])
@@ -116,6 +132,14 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many targets history knows.
+    pub fn target_count(&self) -> Result<usize, HistoryError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM targets", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// One target, if history knows it.
     pub fn target(&self, spec: &str, name: &str) -> Result<Option<TargetRow>, HistoryError> {
         Ok(self
@@ -133,48 +157,112 @@ impl Db {
         to: i64,
         now: i64,
         only: Option<i64>,
-    ) -> Result<(Plan, HashMap<i64, Tally>), HistoryError> {
-        let p = plan(from, to, now);
-        let mut out: HashMap<i64, Tally> = HashMap::new();
-        for &(tier, a, b) in &p.pieces {
+    ) -> Result<(Plan, Tallies), HistoryError> {
+        let mut all = self.tallies_many(targets, &[(from, to)], now, only)?;
+        Ok(all
+            .pop()
+            .unwrap_or_else(|| (plan(from, to, now), HashMap::new())))
+    }
+
+    /// [`Db::tallies`] over several ranges at once: each roll-up row is read once, however
+    /// many ranges it counts in.
+    pub fn tallies_many(
+        &self,
+        targets: &[TargetRow],
+        ranges: &[(i64, i64)],
+        now: i64,
+        only: Option<i64>,
+    ) -> Result<Vec<(Plan, Tallies)>, HistoryError> {
+        let plans: Vec<Plan> = ranges.iter().map(|&(f, t)| plan(f, t, now)).collect();
+        let mut out = self.closed_tallies(&plans, i64::MAX, only)?;
+        add_open_segments(targets, &plans, now, only, &mut out);
+        Ok(plans.into_iter().zip(out).collect())
+    }
+
+    /// The roll-up rows counted in each of `plans` of buckets that end by `until`, per target
+    /// (or for `only`); no open segments.
+    pub fn closed_tallies(
+        &self,
+        plans: &[Plan],
+        until: i64,
+        only: Option<i64>,
+    ) -> Result<Vec<Tallies>, HistoryError> {
+        let mut out: Vec<Tallies> = vec![HashMap::new(); plans.len()];
+        for tier in TIERS {
+            let mut spans: Vec<(i64, i64)> = plans
+                .iter()
+                .flat_map(|p| p.pieces.iter())
+                .filter(|(t, _, _)| *t == tier)
+                .map(|&(_, a, b)| (a, b.min(until.saturating_sub(tier.len_ms()) + 1)))
+                .filter(|(a, b)| a < b)
+                .collect();
+            spans.sort_unstable();
+            let mut merged: Vec<(i64, i64)> = Vec::new();
+            for (a, b) in spans {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
             let sql = format!(
-                "SELECT target_id, SUM(up_ms), SUM(down_ms), SUM(maint_ms), SUM(runs), SUM(down_runs)
-                 FROM {} WHERE bucket >= ?1 AND bucket < ?2{} GROUP BY target_id",
+                "SELECT target_id, bucket, up_ms, down_ms, maint_ms, runs, down_runs
+                 FROM {} WHERE bucket >= ?1 AND bucket < ?2{}",
                 tier.table(),
                 only_clause(only)
             );
             let mut stmt = self.conn.prepare_cached(&sql)?;
-            let map = |r: &rusqlite::Row<'_>| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    Tally {
-                        up_ms: r.get(1)?,
-                        down_ms: r.get(2)?,
-                        maint_ms: r.get(3)?,
-                        runs: r.get(4)?,
-                        down_runs: r.get(5)?,
-                    },
-                ))
-            };
-            let rows = match only {
-                Some(id) => stmt.query_map(params![a, b, id], map)?,
-                None => stmt.query_map(params![a, b], map)?,
-            };
-            for row in rows {
-                let (id, t) = row?;
-                out.entry(id).or_default().add(&t);
-            }
-        }
-        for t in targets.iter().filter(|t| only.is_none_or(|id| id == t.id)) {
-            if let Some(last) = t.last {
-                let end = (last.start_ms.saturating_add(last.cap_ms)).min(now);
-                let ms = overlap(last.start_ms, end, p.from, p.to);
-                if ms > 0 {
-                    out.entry(t.id).or_default().add_time(last.class, ms);
+            for (a, b) in merged {
+                let mut rows = match only {
+                    Some(id) => stmt.query(params![a, b, id])?,
+                    None => stmt.query(params![a, b])?,
+                };
+                while let Some(r) = rows.next()? {
+                    let (id, bucket): (i64, i64) = (r.get(0)?, r.get(1)?);
+                    let t = Tally {
+                        up_ms: r.get(2)?,
+                        down_ms: r.get(3)?,
+                        maint_ms: r.get(4)?,
+                        runs: r.get(5)?,
+                        down_runs: r.get(6)?,
+                    };
+                    for (p, tallies) in plans.iter().zip(out.iter_mut()) {
+                        if p.counts(tier, bucket) {
+                            tallies.entry(id).or_default().add(&t);
+                        }
+                    }
                 }
             }
         }
-        Ok((p, out))
+        Ok(out)
+    }
+
+    /// Every target's row of the bucket of `tier` starting at `bucket`: (target, counters,
+    /// latency).
+    pub fn bucket_rows(
+        &self,
+        tier: Tier,
+        bucket: i64,
+    ) -> Result<Vec<(i64, Tally, Option<Histogram>)>, HistoryError> {
+        let sql = format!(
+            "SELECT target_id, up_ms, down_ms, maint_ms, runs, down_runs, latency FROM {} WHERE bucket = ?1",
+            tier.table()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![bucket], |r| {
+            let blob: Option<Vec<u8>> = r.get(6)?;
+            Ok((
+                r.get(0)?,
+                Tally {
+                    up_ms: r.get(1)?,
+                    down_ms: r.get(2)?,
+                    maint_ms: r.get(3)?,
+                    runs: r.get(4)?,
+                    down_runs: r.get(5)?,
+                },
+                blob.map(|b| Histogram::decode(&b)),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Latency histograms over the pieces of `p`, per target (or for `only`).
@@ -288,5 +376,26 @@ impl Db {
             }
         }
         Ok(out)
+    }
+}
+
+/// Add each target's open segment (its last run's result, holding until `now`, at most its cap)
+/// to each plan's tallies.
+pub fn add_open_segments(
+    targets: &[TargetRow],
+    plans: &[Plan],
+    now: i64,
+    only: Option<i64>,
+    out: &mut [Tallies],
+) {
+    for t in targets.iter().filter(|t| only.is_none_or(|id| id == t.id)) {
+        let Some(last) = t.last else { continue };
+        let end = (last.start_ms.saturating_add(last.cap_ms)).min(now);
+        for (p, tallies) in plans.iter().zip(out.iter_mut()) {
+            let ms = overlap(last.start_ms, end, p.from, p.to);
+            if ms > 0 {
+                tallies.entry(t.id).or_default().add_time(last.class, ms);
+            }
+        }
     }
 }

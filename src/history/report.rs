@@ -92,15 +92,7 @@ pub fn build(
         series: false,
     };
     let (from, to) = (range.from.timestamp_millis(), range.to.timestamp_millis());
-    let targets = doc::build(
-        db,
-        &rows,
-        &wanted,
-        from,
-        to,
-        now.timestamp_millis(),
-        options,
-    )?;
+    let targets = doc::build(db, &wanted, from, to, now.timestamp_millis(), options)?;
     Ok(Report {
         from: range.from,
         to: range.to,
@@ -121,7 +113,16 @@ pub fn render(report: &Report, format: Format) -> String {
 
 /// `2026-11-03 10:00:00 UTC`.
 pub fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    use chrono::{Datelike as _, Timelike as _};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// `99.953%` (cut, not rounded, so only a flawless range shows `100%`), `—` when unknown.
@@ -137,20 +138,20 @@ pub fn percent(p: Option<f64>) -> String {
 pub fn span(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    let parts: Vec<String> = if d > 0 {
-        vec![format!("{d} d"), format!("{h} h")]
+    let (big, big_unit, small, small_unit) = if d > 0 {
+        (d, "d", h, "h")
     } else if h > 0 {
-        vec![format!("{h} h"), format!("{m} min")]
+        (h, "h", m, "min")
     } else if m > 0 {
-        vec![format!("{m} min"), format!("{sec} s")]
+        (m, "min", sec, "s")
     } else {
         return format!("{sec} s");
     };
-    let kept: Vec<&String> = parts.iter().filter(|p| !p.starts_with("0 ")).collect();
-    kept.iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    if small == 0 {
+        format!("{big} {big_unit}")
+    } else {
+        format!("{big} {big_unit} {small} {small_unit}")
+    }
 }
 
 /// A latency for people, `—` when none.

@@ -142,6 +142,15 @@ pub struct Plan {
     pub pieces: Vec<(Tier, i64, i64)>,
 }
 
+impl Plan {
+    /// Does the bucket of `tier` starting at `bucket` count in this plan?
+    pub fn counts(&self, tier: Tier, bucket: i64) -> bool {
+        self.pieces
+            .iter()
+            .any(|&(t, a, b)| t == tier && a <= bucket && bucket < b)
+    }
+}
+
 /// The pieces for `[from, to)` at `now`: whole days from daily roll-ups, the hours at either
 /// end from hourly ones while those are kept (90 days), else days throughout.
 pub fn plan(from: i64, to: i64, now: i64) -> Plan {

@@ -1,5 +1,6 @@
 //! Roll-ups, uptime and incidents against a series computed by hand, the writer across a
-//! restart, retention, and the writer's failure handling.
+//! restart, maintenance and incidents, and the writer's failure handling (retention:
+//! [`super::retention_tests`]).
 
 use super::doc::{self, Options};
 use super::ingest::Ingest;
@@ -8,7 +9,7 @@ use super::*;
 
 /// 2026-11-25T10:50:00Z: the series below crosses 11:00.
 pub(crate) const T0: i64 = 1_795_603_800_000;
-const S: i64 = 1000;
+pub(crate) const S: i64 = 1000;
 
 /// A run of shop/home at `T0 + at_s` seconds.
 pub(crate) fn run(at_s: i64, result: &'static str, duration_ms: i64, maintenance: bool) -> Run {
@@ -106,7 +107,6 @@ fn hand_computed() {
 
     let docs = doc::build(
         &db,
-        &rows,
         &[("shop".into(), "home".into())],
         T0,
         NOW,
@@ -205,60 +205,6 @@ fn hourly_and_daily_roll_ups_agree() {
     assert_eq!(up + down, (runs.len() as i64 - 1) * 420 * S);
 }
 
-#[test]
-fn retention_prunes_each_tier() {
-    let dir = tempfile::tempdir().unwrap();
-    let now = T0 + 1000 * DAY_MS;
-    let at = |days_ago: i64, result: &'static str| Run {
-        started_ms: now - days_ago * DAY_MS,
-        ..run(0, result, 100, false)
-    };
-    let mut ingest = Ingest::new(Db::open(dir.path()).unwrap()).unwrap();
-    let runs = [
-        at(800, "failure"),
-        at(799, "success"),
-        at(700, "success"),
-        at(91, "success"),
-        at(89, "success"),
-        at(8, "success"),
-        at(6, "success"),
-        Run {
-            started_ms: now - HOUR_MS,
-            ..run(0, "success", 100, false)
-        },
-    ];
-    ingest.apply(&runs).unwrap();
-    let db = Db::open(dir.path()).unwrap();
-    let buckets = |tier: Tier| {
-        let sql = format!("SELECT bucket FROM {} ORDER BY bucket", tier.table());
-        let mut stmt = db.conn.prepare(&sql).unwrap();
-        stmt.query_map([], |r| r.get::<_, i64>(0))
-            .unwrap()
-            .collect::<Result<Vec<i64>, _>>()
-            .unwrap()
-    };
-    assert_eq!(db.raw_count().unwrap(), 8);
-    assert!(buckets(Tier::Hourly)[0] < now - 700 * DAY_MS);
-    while db.prune(now).unwrap() {}
-    // Raw: only the last 7 days.
-    assert_eq!(db.raw_count().unwrap(), 2);
-    // Hourly: nothing older than 90 days; 89 days ago is kept.
-    let hourly = buckets(Tier::Hourly);
-    assert!(hourly[0] >= now - HOURLY_KEEP_MS - HOUR_MS, "{hourly:?}");
-    assert!(hourly.contains(&Tier::Hourly.bucket(now - 89 * DAY_MS)));
-    // Daily: two years; 700 and 91 days ago are kept, 800 is gone.
-    let daily = buckets(Tier::Daily);
-    assert!(!daily.contains(&Tier::Daily.bucket(now - 800 * DAY_MS)));
-    assert!(daily.contains(&Tier::Daily.bucket(now - 700 * DAY_MS)));
-    assert!(daily.contains(&Tier::Daily.bucket(now - 91 * DAY_MS)));
-    // The incident of 800 days ago ended 799 days ago: gone.
-    let incidents: i64 = db
-        .conn
-        .query_row("SELECT COUNT(*) FROM incidents", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(incidents, 0);
-}
-
 /// `run`, moved to the last hours (the recorder prunes by the real clock).
 fn recent(at_s: i64) -> Run {
     let base = rollup::floor(chrono::Utc::now().timestamp_millis(), HOUR_MS) - 2 * HOUR_MS;
@@ -322,5 +268,99 @@ fn a_read_only_reader_sees_a_live_writer() {
     assert_eq!(
         Db::open_read_only(dir.path()).unwrap().raw_count().unwrap(),
         2
+    );
+}
+
+#[test]
+fn one_at_a_time_and_all_at_once_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ingest = Ingest::new(Db::open(dir.path()).unwrap()).unwrap();
+    // 60 targets over three days, each failing now and then, some in maintenance.
+    let runs: Vec<Run> = (0..3 * 24 * 4)
+        .flat_map(|k| {
+            (0..60).map(move |t| {
+                let result = if (k + t) % 17 == 0 {
+                    "failure"
+                } else {
+                    "success"
+                };
+                Run {
+                    target: format!("t{t}"),
+                    interval_ms: 15 * 60 * S,
+                    ..run(k * 900 + t, result, 10 + t, (k + t) % 23 == 0)
+                }
+            })
+        })
+        .collect();
+    for chunk in runs.chunks(500) {
+        ingest.apply(chunk).unwrap();
+    }
+    let db = Db::open_read_only(dir.path()).unwrap();
+    let rows = db.targets().unwrap();
+    let keys: Vec<doc::Key> = rows
+        .iter()
+        .map(|r| (r.spec.clone(), r.target.clone()))
+        .collect();
+    let now = T0 + 3 * DAY_MS + HOUR_MS / 2;
+    let opts = Options {
+        incidents_limit: 5,
+        series: false,
+    };
+    let from = T0 + 12 * HOUR_MS;
+    let all = doc::build(&db, &keys, from, now, now, opts).unwrap();
+    let one_by_one: Vec<_> = keys
+        .iter()
+        .flat_map(|k| doc::build(&db, std::slice::from_ref(k), from, now, now, opts).unwrap())
+        .collect();
+    assert_eq!(all.len(), 60);
+    assert_eq!(all, one_by_one);
+    assert!(
+        all.iter()
+            .all(|d| d.incidents_total > 0 && d.range.maintenance_seconds > 0.0)
+    );
+    // The summaries' windows are the documents' windows.
+    let summaries = summary::summaries(&db, now).unwrap();
+    for d in &all {
+        let s = &summaries[&(d.spec.clone(), d.target.clone())];
+        assert_eq!(s.uptime, d.uptime, "{}", d.target);
+    }
+}
+
+/// A failing run opens an incident; failing runs in maintenance neither count in it nor open
+/// one, and a passing run in maintenance closes it.
+#[test]
+fn maintenance_neither_opens_nor_extends_an_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ingest = Ingest::new(Db::open(dir.path()).unwrap()).unwrap();
+    ingest
+        .apply(&[
+            run(0, "success", 100, false),
+            run(60, "failure", 100, false),
+            run(120, "failure", 100, true),
+            run(180, "success", 100, true),
+            run(240, "error", 100, true),
+            run(300, "success", 100, false),
+        ])
+        .unwrap();
+    let db = Db::open_read_only(dir.path()).unwrap();
+    let rows = db.targets().unwrap();
+    let now = T0 + 360 * S;
+    let (_, t) = db.tallies(&rows, T0, now, now, None).unwrap();
+    assert_eq!(
+        t[&rows[0].id],
+        Tally {
+            up_ms: 120 * S,
+            down_ms: 60 * S,
+            maint_ms: 180 * S,
+            runs: 6,
+            down_runs: 1,
+        }
+    );
+    let incidents = db.incidents(T0, now, 10, None).unwrap();
+    let list = &incidents[&rows[0].id].list;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(
+        (list[0].start_ms, list[0].end_ms, list[0].failed_runs),
+        (T0 + 60 * S, Some(T0 + 180 * S), 1)
     );
 }

@@ -208,12 +208,14 @@ mod tests {
         assert_eq!(badge_percent(100.0), "100%");
     }
 
-    /// Parse a badge as XML: (root width, the widths of the two halves, every text).
+    /// Parse a badge as XML, checking that it is well-formed (one root, every element closed
+    /// in order): (root width, the widths of the two halves, every text).
     fn parse(svg: &str) -> (u32, Vec<u32>, Vec<String>) {
         use quick_xml::events::Event;
         let mut reader = quick_xml::Reader::from_str(svg);
         let (mut width, mut rects, mut texts) = (0, Vec::new(), Vec::new());
         let mut in_text = false;
+        let (mut open, mut roots): (Vec<String>, usize) = (Vec::new(), 0);
         let attr = |e: &quick_xml::events::BytesStart<'_>, name: &str| {
             e.try_get_attribute(name).unwrap().map(|a| {
                 a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -222,7 +224,18 @@ mod tests {
             })
         };
         loop {
-            match reader.read_event().unwrap() {
+            let event = reader.read_event().unwrap();
+            match &event {
+                Event::Start(e) => {
+                    roots += usize::from(open.is_empty());
+                    open.push(e.name().as_ref().to_string());
+                }
+                Event::Empty(_) => roots += usize::from(open.is_empty()),
+                Event::End(e) => assert_eq!(open.pop().as_deref(), Some(e.name().as_ref())),
+                Event::Text(t) => assert!(!open.is_empty() || t.trim_ascii().is_empty()),
+                _ => {}
+            }
+            match event {
                 Event::Start(e) if e.name().as_ref() == "svg" => {
                     assert_eq!(
                         attr(&e, "xmlns").as_deref(),
@@ -259,6 +272,8 @@ mod tests {
                 _ => {}
             }
         }
+        assert!(open.is_empty(), "unclosed elements in {svg}");
+        assert_eq!(roots, 1, "{svg}");
         (width, rects, texts)
     }
 
@@ -275,5 +290,18 @@ mod tests {
         // Text from a URL is escaped, never markup.
         let (_, _, texts) = parse(&svg("<b>&\"x\"", "up", GREEN));
         assert_eq!(texts[0], "<b>&\"x\"");
+    }
+
+    #[test]
+    fn the_check_rejects_what_is_not_well_formed() {
+        for bad in [
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\"><g></svg>",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\"><g>",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\"></svg><svg></svg>",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\"></svg>text",
+        ] {
+            let parsed = std::panic::catch_unwind(|| parse(bad));
+            assert!(parsed.is_err(), "accepted {bad}");
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! workers.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,25 +23,33 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::ServerHandle;
-use crate::history::doc::{self, Key, Options, Summary};
+use crate::history::doc::{self, Key, Options};
 use crate::history::query::Reader;
 use crate::history::range;
 use crate::history::report::{percent, span, when};
+use crate::history::summary::{Summarizer, Summary};
 
 /// How long the status page's summaries are reused.
 pub const SUMMARY_TTL: Duration = Duration::from_secs(10);
 /// Incidents listed per target by the API at most.
 pub const API_INCIDENTS: usize = 100;
 
-/// Summaries of every target and when they were computed.
-type Cached = Option<(Instant, Arc<HashMap<Key, Summary>>)>;
+/// The status page's summaries: what keeps them up to date, the last ones and when they were
+/// computed.
+#[derive(Default)]
+struct Summaries {
+    /// Reads the closed hours once an hour, the last two at each refresh.
+    summarizer: Summarizer,
+    /// The last summaries.
+    last: Option<(Instant, Arc<HashMap<Key, Summary>>)>,
+}
 
 /// History for the endpoints: a read-only connection and the status page's summaries.
 pub struct HistoryHandle {
     /// The read-only connection.
     reader: Arc<Reader>,
-    /// The last summaries (the lock also makes concurrent refreshes wait for one).
-    summaries: tokio::sync::Mutex<Cached>,
+    /// The summaries (the lock also makes concurrent refreshes wait for one).
+    summaries: tokio::sync::Mutex<Summaries>,
 }
 
 impl HistoryHandle {
@@ -48,7 +57,7 @@ impl HistoryHandle {
     pub fn new(reader: Arc<Reader>) -> HistoryHandle {
         HistoryHandle {
             reader,
-            summaries: tokio::sync::Mutex::new(None),
+            summaries: tokio::sync::Mutex::new(Summaries::default()),
         }
     }
 
@@ -61,24 +70,30 @@ impl HistoryHandle {
     /// (logged).
     pub async fn summaries(&self) -> Option<Arc<HashMap<Key, Summary>>> {
         let mut cached = self.summaries.lock().await;
-        if let Some((at, s)) = &*cached
+        if let Some((at, s)) = &cached.last
             && at.elapsed() < SUMMARY_TTL
         {
             return Some(Arc::clone(s));
         }
         let reader = Arc::clone(&self.reader);
         let now = Utc::now().timestamp_millis();
-        let computed =
-            tokio::task::spawn_blocking(move || reader.with(|db| doc::summaries(db, now))).await;
+        let mut summarizer = std::mem::take(&mut cached.summarizer);
+        let computed = tokio::task::spawn_blocking(move || {
+            let s = reader.with(|db| summarizer.summaries(db, now));
+            (summarizer, s)
+        })
+        .await;
         match computed {
-            Ok(Ok(s)) => {
+            Ok((summarizer, Ok(s))) => {
+                cached.summarizer = summarizer;
                 let s = Arc::new(s);
-                *cached = Some((Instant::now(), Arc::clone(&s)));
+                cached.last = Some((Instant::now(), Arc::clone(&s)));
                 Some(s)
             }
-            Ok(Err(e)) => {
+            Ok((summarizer, Err(e))) => {
+                cached.summarizer = summarizer;
                 tracing::error!(error = %e, "history: cannot read the status page's summaries");
-                cached.as_ref().map(|(_, s)| Arc::clone(s))
+                cached.last.as_ref().map(|(_, s)| Arc::clone(s))
             }
             Err(_) => None,
         }
@@ -164,10 +179,7 @@ pub async fn api(State(handle): State<ServerHandle>, RawQuery(raw): RawQuery) ->
         series: true,
     };
     let built = tokio::task::spawn_blocking(move || {
-        reader.with(|db| {
-            let rows = db.targets()?;
-            doc::build(db, &rows, &wanted, from, to, at, options)
-        })
+        reader.with(|db| doc::build(db, &wanted, from, to, at, options))
     })
     .await;
     match built {
@@ -213,6 +225,8 @@ pub struct UptimeView {
     pub incidents: Vec<String>,
     /// How many more incidents the last 30 days had.
     pub more: u64,
+    /// The target's `/api/v1/history` (every incident of the last 30 days).
+    pub link: String,
 }
 
 /// An inline SVG sparkline: its path and what it shows.
@@ -222,7 +236,7 @@ pub struct Spark {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// The SVG path (`M x,y L x,y ...`, a gap where an hour had no runs).
+    /// The SVG path (`Mx,yLx,y...`, a gap where an hour had no runs).
     pub path: String,
     /// Tooltip: what the line is, its lowest and highest value.
     pub title: String,
@@ -242,7 +256,8 @@ pub fn spark(values: &[Option<f64>]) -> Option<Spark> {
         return None;
     }
     let h = f64::from(SPARK_HEIGHT);
-    let mut path = String::new();
+    // Whole pixels, written straight into one string: the page has one sparkline per target.
+    let mut path = String::with_capacity(values.len() * 8);
     let mut pen_down = false;
     for (i, v) in values.iter().enumerate() {
         let Some(v) = v else {
@@ -251,19 +266,18 @@ pub fn spark(values: &[Option<f64>]) -> Option<Spark> {
         };
         let x = i as u32 * SPARK_STEP;
         let y = if max > 0.0 {
-            (h - 1.0) - (v / max) * (h - 2.0)
+            ((h - 1.0) - (v / max) * (h - 2.0)).round() as u32
         } else {
-            h - 1.0
+            SPARK_HEIGHT - 1
         };
-        let cmd = if pen_down { 'L' } else { 'M' };
-        path.push_str(&format!("{cmd}{x},{y:.1} "));
+        let _ = write!(path, "{}{x},{y}", if pen_down { 'L' } else { 'M' });
         pen_down = true;
     }
     let show = |s: f64| crate::history::report::latency(Some(s));
     Some(Spark {
         width: (values.len().max(1) as u32 - 1) * SPARK_STEP + 1,
         height: SPARK_HEIGHT,
-        path: path.trim_end().to_string(),
+        path,
         title: format!(
             "median latency per hour, last {} h: {} to {}",
             values.len(),
@@ -275,22 +289,80 @@ pub fn spark(values: &[Option<f64>]) -> Option<Spark> {
 
 /// One incident line: `2026-11-25 10:02:00 UTC → 10:14:00 UTC (12 min): first failure`.
 fn incident_line(i: &crate::history::query::Incident, now: i64) -> String {
-    let d = doc::incident_doc(i, now);
-    let end = match d.end {
+    use chrono::Timelike as _;
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    let start = at(i.start_ms);
+    let end = match i.end_ms.map(at) {
         None => "open".to_string(),
-        Some(e) if e.date_naive() == d.start.date_naive() => e.format("%H:%M:%S UTC").to_string(),
+        Some(e) if e.date_naive() == start.date_naive() => {
+            format!("{:02}:{:02}:{:02} UTC", e.hour(), e.minute(), e.second())
+        }
         Some(e) => when(e),
     };
-    let mut line = format!("{} → {end} ({})", when(d.start), span(d.duration_seconds));
-    if let Some(f) = &d.first_failure {
+    let took = (i.end_ms.unwrap_or(now).max(i.start_ms) - i.start_ms) as f64 / 1000.0;
+    let mut line = format!("{} → {end} ({})", when(start), span(took));
+    if let Some(f) = &i.first_failure {
         line.push_str(": ");
-        line.push_str(f);
+        match f.char_indices().nth(PAGE_FAILURE_CHARS) {
+            Some((i, _)) => {
+                line.push_str(&f[..i]);
+                line.push('…');
+            }
+            None => line.push_str(f),
+        }
     }
     line
 }
 
-/// What the status page shows of `s`.
-pub fn uptime_view(s: &Summary, now: i64) -> UptimeView {
+/// Characters of an incident's first failure shown on the status page (the API has it all).
+const PAGE_FAILURE_CHARS: usize = 160;
+
+impl UptimeView {
+    /// The status page's markup of it: the uptime line with the sparkline, then the
+    /// incidents. Written here rather than in the template: at 10,000 targets the template
+    /// engine's per-value work was most of the page's cost.
+    pub fn html(&self) -> String {
+        use crate::report::escape_html as e;
+        let mut out = String::with_capacity(512);
+        let _ = write!(
+            out,
+            "<div class=\"meta uptime\">uptime 24 h {} · 7 d {} · 30 d {}",
+            e(&self.d1),
+            e(&self.d7),
+            e(&self.d30)
+        );
+        if let Some(s) = &self.spark {
+            let _ = write!(
+                out,
+                "<svg width=\"{}\" height=\"{}\" role=\"img\"><title>{}</title><path d=\"{}\"/></svg>",
+                s.width,
+                s.height,
+                e(&s.title),
+                e(&s.path)
+            );
+        }
+        out.push_str("</div>");
+        if !self.incidents.is_empty() {
+            out.push_str("\n    <ul class=\"incidents\">");
+            for i in &self.incidents {
+                let _ = write!(out, "<li>incident {}</li>", e(i));
+            }
+            if self.more > 0 {
+                let _ = write!(
+                    out,
+                    "<li>… and {} more in 30 d (<a href=\"{}\">history</a>)</li>",
+                    self.more,
+                    e(&self.link)
+                );
+            }
+            out.push_str("</ul>");
+        }
+        out
+    }
+}
+
+/// What the status page shows of `s`, the summary of spec/target.
+pub fn uptime_view(s: &Summary, spec: &str, target: &str, now: i64) -> UptimeView {
     UptimeView {
         d1: percent(s.uptime.day),
         d7: percent(s.uptime.week),
@@ -306,6 +378,13 @@ pub fn uptime_view(s: &Summary, now: i64) -> UptimeView {
             .incidents
             .total
             .saturating_sub(s.incidents.list.len() as u64),
+        link: format!(
+            "/api/v1/history?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("spec", spec)
+                .append_pair("target", target)
+                .finish()
+        ),
     }
 }
 
@@ -328,10 +407,66 @@ mod tests {
         assert!(params(None, &["from"]).unwrap().is_empty());
     }
 
+    /// A page with a target that had more incidents than it lists links their history.
+    #[test]
+    fn many_incidents_link_the_targets_history() {
+        use crate::history::query::{Incident, Incidents};
+        use crate::status::{SpecState, TargetState};
+        let incident = |start_ms| Incident {
+            start_ms,
+            end_ms: Some(start_ms + 60_000),
+            result: "failure",
+            first_failure: Some("status: expected 2xx, found 500 <b>".into()),
+            failed_runs: 1,
+        };
+        let summary = Summary {
+            spark: vec![Some(0.02); 24],
+            incidents: Incidents {
+                list: (0..3)
+                    .map(|i| incident(1_800_000_000_000 - i * 3_600_000))
+                    .collect(),
+                total: 7,
+            },
+            ..Summary::default()
+        };
+        let state = TargetState {
+            url: "http://127.0.0.1/".into(),
+            schedule: "@every 1m".into(),
+            last: None,
+            history: Default::default(),
+            next_run: None,
+            alert: None,
+            screenshot: None,
+            blocked_by: None,
+            maintenance: None,
+            silenced: None,
+        };
+        let specs = vec![(
+            "my shop".to_string(),
+            SpecState {
+                labels: Default::default(),
+                targets: vec![("home&co".to_string(), state)],
+            },
+        )];
+        let summaries = HashMap::from([(("my shop".to_string(), "home&co".to_string()), summary)]);
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let page =
+            super::super::page::render_with(&specs, Default::default(), now, Some(&summaries))
+                .unwrap();
+        assert!(page.contains("uptime 24 h — · 7 d — · 30 d —"), "{page}");
+        assert!(page.contains("… and 4 more in 30 d"), "{page}");
+        assert!(
+            page.contains("href=\"/api/v1/history?spec=my+shop&amp;target=home%26co\""),
+            "{page}"
+        );
+        assert!(page.contains("found 500 &lt;b&gt;"), "{page}");
+        assert_eq!(page.matches("<li>incident ").count(), 3);
+    }
+
     #[test]
     fn sparkline_breaks_at_hours_without_runs() {
         let s = spark(&[Some(0.01), Some(0.02), None, Some(0.02)]).unwrap();
-        assert_eq!(s.path, "M0,8.0 L4,1.0 M12,1.0");
+        assert_eq!(s.path, "M0,8L4,1M12,1");
         assert_eq!(s.width, 13);
         assert!(s.title.contains("10 ms to 20 ms"), "{}", s.title);
         assert!(spark(&[None, None]).is_none());

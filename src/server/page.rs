@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::history::doc::{Key, Summary};
+use crate::history::doc::Key;
+use crate::history::summary::Summary;
 use crate::report::format_number;
 use crate::report::text::format_duration;
 use crate::result::Outcome;
@@ -66,8 +67,8 @@ struct TargetView {
     quiet: Vec<String>,
     history: Vec<HistoryMark>,
     screenshot: Option<String>,
-    /// Uptime, latency sparkline and incidents, when history is kept.
-    uptime: Option<super::history::UptimeView>,
+    /// Uptime, latency sparkline and incidents, when history is kept (markup, escaped).
+    uptime: Option<minijinja::Value>,
 }
 
 /// One step of a flow target's last run.
@@ -239,9 +240,14 @@ pub fn render_with(
                 .iter()
                 .map(|(n, t)| {
                     let mut view = target_view(n, t, now);
-                    view.uptime = history
-                        .and_then(|h| h.get(&(name.clone(), n.clone())))
-                        .map(|s| super::history::uptime_view(s, now.timestamp_millis()));
+                    view.uptime =
+                        history
+                            .and_then(|h| h.get(&(name.clone(), n.clone())))
+                            .map(|s| {
+                                let view =
+                                    super::history::uptime_view(s, name, n, now.timestamp_millis());
+                                minijinja::Value::from_safe_string(view.html())
+                            });
                     view
                 })
                 .collect();
