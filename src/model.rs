@@ -194,6 +194,8 @@ pub enum RequestBody {
 pub struct Expect {
     /// Accepted statuses; empty means `2xx`.
     pub status: Vec<StatusPattern>,
+    /// How much another status counts (`status: {in, severity}`).
+    pub status_severity: Severity,
     /// Total time to the full body.
     pub max_duration: Option<Duration>,
     /// How much a too slow response counts (`max_duration: {limit, severity}`).
@@ -212,8 +214,12 @@ pub struct Expect {
     pub json: Vec<JsonAssertion>,
     /// Rendered pages: how many JavaScript errors and `console.error` calls are accepted.
     pub console_errors: Option<CountRange>,
+    /// How much a count of console errors out of range counts.
+    pub console_errors_severity: Severity,
     /// Rendered pages: how many failed (or >= 400) sub-requests are accepted.
     pub failed_requests: Option<CountRange>,
+    /// How much a count of failed sub-requests out of range counts.
+    pub failed_requests_severity: Severity,
 }
 
 /// One accepted status: an exact code or a class such as `2xx`.

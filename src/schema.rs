@@ -273,6 +273,21 @@ impl Generator {
         Schema::new_ref(format!("#/definitions/{id}"))
     }
 
+    /// Statuses or the table's map, in one schema (not `anyOf`), so that editors name what is
+    /// wrong with a status rather than "none of the alternatives".
+    fn statuses_or(&mut self, table: &Table) -> Schema {
+        let mut schema = self.object(table);
+        let statuses = self.kind(Kind::Statuses);
+        for (key, value) in statuses.as_object().into_iter().flatten() {
+            if key != "type" {
+                schema.insert(key.clone(), value.clone());
+            }
+        }
+        let types = ["integer", "string", "array", "object"];
+        schema.insert("type".into(), serde_json::json!(types));
+        schema
+    }
+
     /// A check: a scalar (equals) or a non-empty map of operations.
     fn check(&mut self, table: &Table) -> Schema {
         let mut schema = self.object(table);
@@ -330,6 +345,7 @@ impl Generator {
                 let map = self.reference(t, Self::object);
                 json_schema!({"anyOf": [self.kind(Kind::Duration), map]})
             }
+            Kind::StatusesOr(t) => self.reference(t, Self::statuses_or),
             Kind::Size => {
                 let message = "expected a size such as 512KiB, 10MiB or 1GB, or a number of bytes";
                 let mut s = matching(&["integer", "string"], SIZE_TEXT, message);

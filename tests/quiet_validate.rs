@@ -60,6 +60,42 @@ fn severities_compile_where_they_are_allowed() {
     // The plain form of max_duration is a failure.
     let plain = format!("{HEAD}    expect: {{max_duration: 2s}}\n");
     assert!(spec_errors(&[("p.yaml", &plain)]).is_empty());
+    assert_eq!(e.status_severity, Severity::Failure);
+}
+
+#[test]
+fn status_and_browser_counts_take_a_severity_in_their_map_forms() {
+    let text = format!(
+        "{HEAD}    render: {{}}\n    expect:\n      status: {{in: [200, 3xx], severity: warning}}\n      console_errors: {{max: 0, severity: warning}}\n      failed_requests: {{max: 2}}\n"
+    );
+    let config = load_sources(
+        &[Source {
+            name: "s.yaml".into(),
+            text,
+        }],
+        &no_env,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let e = &config.specs[0].targets[0].expect;
+    assert_eq!(e.status.len(), 2);
+    assert_eq!(e.status_severity, Severity::Warning);
+    assert_eq!(e.console_errors.and_then(|r| r.max), Some(0));
+    assert_eq!(e.console_errors_severity, Severity::Warning);
+    assert_eq!(e.failed_requests.and_then(|r| r.max), Some(2));
+    assert_eq!(e.failed_requests_severity, Severity::Failure);
+
+    let wrong = format!(
+        "{HEAD}    render: {{}}\n    expect:\n      status: {{severity: warning}}\n      console_errors: {{max: 0, severity: loud}}\n      failed_requests: {{limit: 1}}\n"
+    );
+    assert_eq!(
+        spec_errors(&[("w.yaml", &wrong)]),
+        [
+            "w.yaml:7:15: missing required key `in` in status",
+            "w.yaml:8:42: invalid severity \"loud\" (allowed: failure, warning)",
+            "w.yaml:9:24: failed_requests range needs min, max or both",
+            "w.yaml:9:25: unknown key `limit` in browser count (allowed: min, max, severity)",
+        ]
+    );
 }
 
 #[test]

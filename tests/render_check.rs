@@ -76,6 +76,12 @@ targets:
       html: [{{css: ".orders li", count: {{min: 10}}}}]
       console_errors: 0
       failed_requests: 0
+  - name: lenient
+    url: "{base}?delay=300"
+    render: {{wait_for: ".ready"}}
+    expect:
+      console_errors: {{max: 0, severity: warning}}
+      failed_requests: {{max: 0, severity: warning}}
 "#
     );
     let dir = tempfile::tempdir().unwrap();
@@ -119,6 +125,26 @@ targets:
         messages[2].contains("missing"),
         "the failed URLs are listed: {messages:?}"
     );
+
+    // The same counts said with `severity: warning`: the run is a warning, and check passes.
+    let out = Command::new(env!("CARGO_BIN_EXE_dcrawl"))
+        .args([
+            "check", "--format", "json", "--target", "lenient", "--specs",
+        ])
+        .arg(&file)
+        .arg("--browser")
+        .arg(&browser)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lenient = &doc["results"][0];
+    assert_eq!(lenient["result"], "warning", "{lenient:#}");
+    assert_eq!(
+        ids(lenient),
+        ["console_errors", "failed_requests"],
+        "{lenient:#}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{lenient:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -41,7 +41,7 @@ fn dcrawl() -> Command {
     cmd
 }
 
-/// `warned` fails only warnings (html, json, a header, a body check, tls on plain http);
+/// `warned` fails only warnings (status, html, a header, a body check, tls on plain http);
 /// `both` fails a warning and a failure; `fine` passes.
 const SPEC: &str = r#"
 name: shop
@@ -49,7 +49,7 @@ targets:
   - name: warned
     url: BASE/products
     expect:
-      status: 200
+      status: {in: [201], severity: warning}
       max_duration: {limit: 30s, severity: warning}
       headers:
         x-served-by: {exists: true, severity: warning}
@@ -95,6 +95,7 @@ fn check_exits_0_on_warnings_and_prints_them() {
     assert_eq!(only.status.code(), Some(0), "{text}");
     assert!(text.starts_with("WARN  shop/warned"), "{text}");
     for line in [
+        "      warning: status: expected 201, found 200",
         "      warning: headers.x-served-by: ",
         "      warning: body: ",
         "      warning: tls: not an https response",
@@ -147,7 +148,7 @@ fn check_json_says_warning_and_counts_it() {
     let warned = by_name("warned");
     assert_eq!(warned["result"], "warning");
     let failures = warned["failures"].as_array().unwrap();
-    assert_eq!(failures.len(), 4, "{failures:?}");
+    assert_eq!(failures.len(), 5, "{failures:?}");
     assert!(
         failures.iter().all(|f| f["severity"] == "warning"),
         "{failures:?}"

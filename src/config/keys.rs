@@ -38,6 +38,8 @@ pub enum Kind {
     Duration,
     /// A duration, or a map with the table's keys (`max_duration: {limit, severity}`).
     DurationOr(&'static Table),
+    /// Statuses (see [`Kind::Statuses`]), or a map with the table's keys (`status: {in, severity}`).
+    StatusesOr(&'static Table),
     /// A size such as `10MiB`, or a whole number of bytes.
     Size,
     /// `@every DURATION`, `@hourly`, ... or a 5- or 6-field cron expression.

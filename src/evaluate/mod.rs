@@ -106,7 +106,10 @@ fn evaluate_at(
 ) -> Evaluation {
     let mut ev = Evaluation::default();
     let failures = &mut ev.failures;
-    failures.extend(http::status(&expect.status, response.status));
+    failures.extend(
+        http::status(&expect.status, response.status)
+            .map(|f| f.with_severity(expect.status_severity)),
+    );
     failures.extend(http::max_duration(expect, response));
     http::headers(&expect.headers, &response.headers, failures);
 

@@ -329,6 +329,9 @@ impl Feed for Expect {
             failed_requests,
             max_duration_severity,
             body_warnings,
+            status_severity,
+            console_errors_severity,
+            failed_requests_severity,
         } = self;
         status.hash(h);
         max_duration.feed(h);
@@ -341,6 +344,9 @@ impl Feed for Expect {
         failed_requests.feed(h);
         max_duration_severity.feed(h);
         body_warnings.feed(h);
+        status_severity.feed(h);
+        console_errors_severity.feed(h);
+        failed_requests_severity.feed(h);
     }
 }
 

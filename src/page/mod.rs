@@ -175,6 +175,7 @@ fn is_html(response: &Response) -> bool {
 pub(crate) fn http_only(expect: &Expect) -> Expect {
     Expect {
         status: expect.status.clone(),
+        status_severity: expect.status_severity,
         max_duration: expect.max_duration,
         max_duration_severity: expect.max_duration_severity,
         headers: expect.headers.clone(),
@@ -184,7 +185,9 @@ pub(crate) fn http_only(expect: &Expect) -> Expect {
         html: Vec::new(),
         json: Vec::new(),
         console_errors: None,
+        console_errors_severity: Default::default(),
         failed_requests: None,
+        failed_requests_severity: Default::default(),
     }
 }
 

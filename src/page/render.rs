@@ -114,20 +114,23 @@ fn judge(target: &Target, rendered: &Rendered) -> Checked {
             "console_errors",
             "console errors",
             expect.console_errors,
+            expect.console_errors_severity,
             &rendered.console_errors,
         ),
         (
             "failed_requests",
             "failed requests",
             expect.failed_requests,
+            expect.failed_requests_severity,
             &rendered.failed_requests,
         ),
     ];
-    for (id, what, range, found) in counted {
+    for (id, what, range, severity, found) in counted {
         if let Some(range) = range
             && let Some(f) = count_failure(id, what, range, found)
         {
-            checked.failures.push(f.redacted(&target.secrets));
+            let f = f.with_severity(severity).redacted(&target.secrets);
+            checked.failures.push(f);
         }
     }
     checked.outcome = Outcome::judge(checked.error.is_some(), &checked.failures);

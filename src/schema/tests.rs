@@ -64,7 +64,7 @@ fn types_shown_to_people_agree_with_kinds() {
                 Kind::List(_) | Kind::NonEmptyList(_) | Kind::ListOrNull(_) => "list",
                 Kind::Check(_) | Kind::Checks(_) | Kind::HeaderChecks(_) => "check",
                 Kind::Count(_) => "{min, max}",
-                Kind::Statuses => "status",
+                Kind::Statuses | Kind::StatusesOr(_) => "status",
                 Kind::Headers => "header name",
                 _ => "",
             };

@@ -1,7 +1,7 @@
 //! Compiling `expect:` (status, headers, body, tls, html, json), checks and `extract:`.
 
 use super::exprs::compile_regex;
-use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, LIMIT, TLS};
+use super::keys::{CHECK, EXPECT, EXTRACT, HTML, JSON, LIMIT, SEVERE_RANGE, STATUS, TLS};
 use super::walk::{EXTRACT_NAME, Seen, Walk};
 use crate::config::yaml::{Node, Value};
 use crate::model::{
@@ -16,7 +16,7 @@ pub(super) fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
         return out;
     };
     if let Some(n) = f.get("status") {
-        out.status = statuses(ctx, n);
+        (out.status, out.status_severity) = severe_statuses(ctx, n);
     }
     if let Some(n) = f.get("max_duration") {
         (out.max_duration, out.max_duration_severity) = max_duration(ctx, n);
@@ -62,12 +62,18 @@ pub(super) fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
                 severity,
             });
     }
-    out.console_errors = f
-        .get("console_errors")
-        .and_then(|n| ctx.range(n, "console_errors"));
-    out.failed_requests = f
-        .get("failed_requests")
-        .and_then(|n| ctx.range(n, "failed_requests"));
+    if let Some(n) = f.get("console_errors")
+        && let Some((range, severe)) = ctx.range_in(n, "console_errors", &SEVERE_RANGE)
+    {
+        out.console_errors = Some(range);
+        out.console_errors_severity = severity(ctx, severe);
+    }
+    if let Some(n) = f.get("failed_requests")
+        && let Some((range, severe)) = ctx.range_in(n, "failed_requests", &SEVERE_RANGE)
+    {
+        out.failed_requests = Some(range);
+        out.failed_requests_severity = severity(ctx, severe);
+    }
     let mut ids = Seen::default();
     if let Some(n) = f.get("html")
         && let Some(items) = ctx.seq(n, "a list of html assertions")
@@ -88,6 +94,18 @@ pub(super) fn expect(ctx: &mut Walk<'_>, node: &Node) -> Expect {
         }
     }
     out
+}
+
+/// `status`: statuses, or `{in, severity}`.
+fn severe_statuses(ctx: &mut Walk<'_>, node: &Node) -> (Vec<StatusPattern>, Severity) {
+    if node.as_map().is_none() {
+        return (statuses(ctx, node), Severity::Failure);
+    }
+    let Some(f) = ctx.fields(node, &STATUS) else {
+        return (Vec::new(), Severity::Failure);
+    };
+    let accepted = f.get("in").map(|n| statuses(ctx, n)).unwrap_or_default();
+    (accepted, severity(ctx, f.get("severity")))
 }
 
 fn statuses(ctx: &mut Walk<'_>, node: &Node) -> Vec<StatusPattern> {

@@ -166,17 +166,17 @@ pub static CRAWL: Table = Table {
 pub static EXPECT: Table = Table {
     name: "expect",
     title: "`expect`",
-    intro: "Every assertion must hold. Each failed one is reported with a stable id: `status`, `max_duration`, `headers.NAME`, `body`, `tls`, `html[INDEX]` or its `name`, `json[INDEX]` or its `name`. Every assertion but `status` may say `severity: warning` (html and json items, `tls` and the `{limit, severity}` form of `max_duration` as a key, header and body checks inside the check): its failure then makes the run a `warning` instead of a `failure`. A wrong status is always a failure.",
+    intro: "Every assertion must hold. Each failed one is reported with a stable id: `status`, `max_duration`, `headers.NAME`, `body`, `tls`, `html[INDEX]` or its `name`, `json[INDEX]` or its `name`. Every assertion may say `severity: warning` (html and json items and `tls` as a key; `status`, `max_duration`, `console_errors` and `failed_requests` in their map forms `{in, severity}`, `{limit, severity}` and `{min, max, severity}`; header and body checks inside the check): its failure then makes the run a `warning` instead of a `failure`.",
     keys: &[
-        key("status", "status, or a list of them", "`2xx`", "Accepted statuses: an integer 100..=599 or a class `1xx`..`5xx`, e.g. `[200, 204, \"3xx\"]`.").of(Kind::Statuses),
+        key("status", "status, a list of them, or `{in, severity}`", "`2xx`", "Accepted statuses: an integer 100..=599 or a class `1xx`..`5xx`, e.g. `[200, 204, \"3xx\"]`; `{in: [200, 204], severity: warning}` makes another status a warning.").of(Kind::StatusesOr(&STATUS)),
         key("max_duration", "duration, or `{limit, severity}`", "", "Total time to the full body; `{limit: 800ms, severity: warning}` makes a slower response a warning.").of(Kind::DurationOr(&LIMIT)),
         key("headers", "map of header name to check", "", "Response header (case-insensitive) -> check on its value; `{exists: false}` for absence.").of(Kind::HeaderChecks(&CHECK)),
         key("body", "check, or a list of checks", "", "Checks on the body as text.").of(Kind::Checks(&CHECK)),
         key("tls", "map (see `tls`)", "", "https only: certificate validity.").of(Kind::Map(&TLS)),
         key("html", "list (see `html` item)", "", "CSS-selector assertions; the page is parsed once for all.").of(Kind::List(&HTML)),
         key("json", "list (see `json` item)", "", "JSONPath (RFC 9535) assertions on a JSON body.").of(Kind::List(&JSON)),
-        key("console_errors", "integer or `{min, max}`", "", "With `render`: JavaScript errors and `console.error` calls accepted (`0`: none). Failure id `console_errors`, listing the first ones.").of(Kind::Count(&RANGE)),
-        key("failed_requests", "integer or `{min, max}`", "", "With `render`: sub-requests that failed or answered >= 400 accepted (`0`: none). Failure id `failed_requests`, listing the first URLs.").of(Kind::Count(&RANGE)),
+        key("console_errors", "integer or `{min, max}`, with an optional `severity`", "", "With `render`: JavaScript errors and `console.error` calls accepted (`0`: none); `{max: 0, severity: warning}` makes them a warning. Failure id `console_errors`, listing the first ones.").of(Kind::Count(&SEVERE_RANGE)),
+        key("failed_requests", "integer or `{min, max}`, with an optional `severity`", "", "With `render`: sub-requests that failed or answered >= 400 accepted (`0`: none); `{max: 0, severity: warning}` makes them a warning. Failure id `failed_requests`, listing the first URLs.").of(Kind::Count(&SEVERE_RANGE)),
     ],
 };
 
@@ -188,6 +188,31 @@ pub static TLS: Table = Table {
     intro: "Certificate checks (https targets only).",
     keys: &[
         req("min_days_valid", "integer >= 0", "The leaf certificate must stay valid at least this many days from now.").of(Kind::Int { min: 0, max: u32::MAX as u64 }),
+        SEVERITY,
+    ],
+};
+
+/// `expect.status` as a map.
+#[rustfmt::skip]
+pub static STATUS: Table = Table {
+    name: "status",
+    title: "`status` as a map",
+    intro: "`status: [200, 204]` is short for `status: {in: [200, 204]}`; the map form can make another status a warning.",
+    keys: &[
+        req("in", "status, or a list of them", "Accepted statuses, as `status` takes them.").of(Kind::Statuses),
+        SEVERITY,
+    ],
+};
+
+/// `expect.console_errors` and `expect.failed_requests` as a map.
+#[rustfmt::skip]
+pub static SEVERE_RANGE: Table = Table {
+    name: "browser count",
+    title: "`console_errors` and `failed_requests` as a map",
+    intro: "At least one of `min` and `max`; `severity: warning` makes a count out of range a warning.",
+    keys: &[
+        key("min", "integer >= 0", "no lower bound", "Lower bound, inclusive.").of(at_least(0)),
+        key("max", "integer >= 0", "no upper bound", "Upper bound, inclusive.").of(at_least(0)),
         SEVERITY,
     ],
 };
@@ -292,9 +317,25 @@ pub static RANGE: Table = Table {
 };
 
 /// Every table, in reference order.
-pub static ALL: [&Table; 16] = [
-    &SPEC, &DEFAULTS, &TARGET, &STEP, &CAPTURE, &CRAWL, &RENDER, &VIEWPORT, &EXPECT, &LIMIT, &TLS,
-    &HTML, &JSON, &EXTRACT, &CHECK, &RANGE,
+pub static ALL: [&Table; 18] = [
+    &SPEC,
+    &DEFAULTS,
+    &TARGET,
+    &STEP,
+    &CAPTURE,
+    &CRAWL,
+    &RENDER,
+    &VIEWPORT,
+    &EXPECT,
+    &STATUS,
+    &LIMIT,
+    &SEVERE_RANGE,
+    &TLS,
+    &HTML,
+    &JSON,
+    &EXTRACT,
+    &CHECK,
+    &RANGE,
 ];
 
 #[cfg(test)]

@@ -50,12 +50,24 @@ impl Compiled {
 impl<X> Ctx<'_, X> {
     /// An integer (exactly) or `{min, max}`.
     pub fn range(&mut self, node: &Node, what: &str) -> Option<CountRange> {
+        self.range_in(node, what, &super::keys::RANGE)
+            .map(|(range, _)| range)
+    }
+
+    /// A count range whose map form has the keys of `table` (`min`, `max`, maybe `severity`):
+    /// the range, and the map's `severity` if it has one.
+    pub fn range_in<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        table: &'static crate::config::keys::Table,
+    ) -> Option<(CountRange, Option<&'n Node>)> {
         if node.as_map().is_none() {
             return self
                 .u64(node, &format!("{what} (an integer or {{min, max}})"))
-                .map(CountRange::exactly);
+                .map(|n| (CountRange::exactly(n), None));
         }
-        let f = self.fields(node, &super::keys::RANGE)?;
+        let f = self.fields(node, table)?;
         let min = f.get("min").and_then(|n| self.u64(n, "min (an integer)"));
         let max = f.get("max").and_then(|n| self.u64(n, "max (an integer)"));
         if f.get("min").is_none() && f.get("max").is_none() {
@@ -71,6 +83,6 @@ impl<X> Ctx<'_, X> {
             );
             return None;
         }
-        Some(CountRange { min, max })
+        Some((CountRange { min, max }, f.get("severity")))
     }
 }

@@ -135,6 +135,15 @@ const TARGET_CHANGES: &[Change] = &[
         t.secrets = vec!["tok-999999".to_string()].into()
     }),
     ("status", |t| t.expect.status.pop().map_or((), drop)),
+    ("status severity", |t| {
+        t.expect.status_severity = Severity::Warning
+    }),
+    ("console_errors severity", |t| {
+        t.expect.console_errors_severity = Severity::Warning
+    }),
+    ("failed_requests severity", |t| {
+        t.expect.failed_requests_severity = Severity::Warning
+    }),
     ("max_duration", |t| t.expect.max_duration = None),
     ("header check name", |t| {
         t.expect.headers[0].name = "x-other".into()
