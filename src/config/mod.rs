@@ -16,6 +16,7 @@ pub mod reference;
 pub mod units;
 pub mod walk;
 pub mod yaml;
+mod yaml_fast;
 
 pub use diag::{Diagnostic, Diagnostics};
 

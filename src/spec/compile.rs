@@ -164,6 +164,7 @@ pub fn spec(ctx: &mut Walk<'_>, root: &Node, file: &str) -> Option<(Spec, Pos)> 
             );
         }
         let mut seen = Seen::default();
+        targets.reserve_exact(items.len());
         for item in items {
             if let Some((t, pos)) = target(ctx, item, &sc) {
                 if let Some(first) = seen.first(&t.name, pos) {
