@@ -16,6 +16,7 @@ pub(crate) mod reference;
 pub(crate) mod units;
 pub(crate) mod walk;
 pub(crate) mod yaml;
+mod yaml_fast;
 
 pub use diag::{Diagnostic, Diagnostics};
 

@@ -55,15 +55,15 @@ pub(crate) const IDENTIFIER: NamePattern = NamePattern {
 
 /// Names already used in one scope, so a duplicate can point back at the first.
 #[derive(Default)]
-pub(crate) struct Seen(Vec<(String, Pos)>);
+pub(crate) struct Seen(std::collections::HashMap<String, Pos>);
 
 impl Seen {
     /// Record `name` at `pos`; if it was used before, the first position instead.
     pub(crate) fn first(&mut self, name: &str, pos: Pos) -> Option<Pos> {
-        match self.0.iter().find(|(n, _)| n == name) {
-            Some((_, first)) => Some(*first),
+        match self.0.get(name) {
+            Some(first) => Some(*first),
             None => {
-                self.0.push((name.to_string(), pos));
+                self.0.insert(name.to_string(), pos);
                 None
             }
         }

@@ -90,6 +90,48 @@ pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Parse one file. Errors abort the file and are positioned.
 pub(crate) fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
+    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options(text)) {
+        Ok(Some(s)) => Ok(Node {
+            pos: pos(&s),
+            value: s.value,
+        }),
+        Ok(None) => Ok(Node {
+            pos: Pos { line: 1, column: 1 },
+            value: Value::Null,
+        }),
+        Err(e) => Err(diagnostic(file, &e)),
+    }
+}
+
+/// Parse one file without positions: every [`Pos`] in the tree is 0:0. Several times faster than
+/// [`parse`] (serde-saphyr builds a location pair for every value and key); the tree holds the
+/// same values, so a walk over it finds the same problems, only not where they are. Loading
+/// uses it first and parses again with [`parse`] only when something is wrong. Errors (syntax,
+/// duplicate keys, budgets) are the same, and positioned, as [`parse`]'s.
+pub(crate) fn parse_unpositioned(file: &str, text: &str) -> Result<Node, Diagnostic> {
+    match super::yaml_fast::parse(text) {
+        Some(node) => Ok(node),
+        None => parse_plain(file, text),
+    }
+}
+
+/// [`parse_unpositioned`] by serde-saphyr alone.
+pub(crate) fn parse_plain(file: &str, text: &str) -> Result<Node, Diagnostic> {
+    match serde_saphyr::from_str_with_options::<Option<Plain>>(text, options(text)) {
+        Ok(Some(Plain(value))) => Ok(Node {
+            pos: Pos::default(),
+            value,
+        }),
+        Ok(None) => Ok(Node {
+            pos: Pos::default(),
+            value: Value::Null,
+        }),
+        Err(e) => Err(diagnostic(file, &e)),
+    }
+}
+
+/// The parser's options for `text`: no snippets in messages, budgets that grow with the input.
+fn options(text: &str) -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
     // A generated spec of 10,000 targets has over a million parser events and 250,000 nodes.
@@ -103,24 +145,17 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
     budget.max_depth = MAX_DEPTH;
     budget.flow_nesting_limit = MAX_DEPTH;
     options.budget = Some(budget);
-    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options) {
-        Ok(Some(s)) => Ok(Node {
-            pos: pos(&s),
-            value: s.value,
-        }),
-        Ok(None) => Ok(Node {
-            pos: Pos { line: 1, column: 1 },
-            value: Value::Null,
-        }),
-        Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            let message = clean_message(&e.without_snippet().to_string());
-            Err(Diagnostic::new(file, line, column, message))
-        }
-    }
+    options
+}
+
+/// A parse error as a positioned diagnostic.
+fn diagnostic(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line() as usize, l.column() as usize))
+        .unwrap_or((1, 1));
+    let message = clean_message(&e.without_snippet().to_string());
+    Diagnostic::new(file, line, column, message)
 }
 
 /// serde-saphyr's messages may carry their own "at line X column Y" suffix, a hint about its
@@ -163,13 +198,25 @@ fn pos<T>(s: &Spanned<T>) -> Pos {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
+        deserializer.deserialize_any(ValueVisitor::<true>)
     }
 }
 
-struct ValueVisitor;
+/// A value whose nested values and keys are read without positions.
+struct Plain(Value);
 
-impl<'de> Visitor<'de> for ValueVisitor {
+impl<'de> Deserialize<'de> for Plain {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(ValueVisitor::<false>)
+            .map(Plain)
+    }
+}
+
+/// Builds a [`Value`]; with `SPANS` its items and entries carry their positions.
+struct ValueVisitor<const SPANS: bool>;
+
+impl<'de, const SPANS: bool> Visitor<'de> for ValueVisitor<SPANS> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -185,7 +232,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor)
+        d.deserialize_any(self)
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
@@ -221,7 +268,16 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        if !SPANS {
+            while let Some(Plain(value)) = seq.next_element::<Plain>()? {
+                items.push(Node {
+                    pos: Pos::default(),
+                    value,
+                });
+            }
+            return Ok(Value::Seq(items));
+        }
         while let Some(item) = seq.next_element::<Spanned<Value>>()? {
             items.push(Node {
                 pos: pos(&item),
@@ -232,7 +288,23 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        if !SPANS {
+            while let Some(name) = map.next_key::<String>()? {
+                let Plain(value) = map.next_value::<Plain>()?;
+                entries.push((
+                    Key {
+                        name,
+                        pos: Pos::default(),
+                    },
+                    Node {
+                        pos: Pos::default(),
+                        value,
+                    },
+                ));
+            }
+            return Ok(Value::Map(entries));
+        }
         while let Some(key) = map.next_key::<Spanned<String>>()? {
             let value = map.next_value::<Spanned<Value>>()?;
             entries.push((

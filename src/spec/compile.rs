@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::expect::{expect, extracts};
+use super::expect::expect;
+use super::extract::extracts;
 use super::keys::{DEFAULTS, SPEC, TARGET};
 use super::walk::{Fields, IDENTIFIER, SPEC_NAME, Seen, Walk};
 use crate::config::yaml::{Node, Pos, Value};
@@ -164,6 +165,7 @@ pub(crate) fn spec(ctx: &mut Walk<'_>, root: &Node, file: &str) -> Option<(Spec,
             );
         }
         let mut seen = Seen::default();
+        targets.reserve_exact(items.len());
         for item in items {
             if let Some((t, pos)) = target(ctx, item, &sc) {
                 if let Some(first) = seen.first(&t.name, pos) {

@@ -8,6 +8,7 @@ pub(crate) mod compile;
 mod crawl;
 pub mod depends;
 mod expect;
+mod extract;
 pub mod keys;
 pub mod reference;
 mod render;
@@ -45,7 +46,48 @@ pub fn load_paths(paths: &[PathBuf], env: EnvLookup<'_>) -> Result<Config, Diagn
 ///
 /// Spec names must be unique across sources: a duplicate is reported at the later one, naming
 /// the first's `file:line`. With no sources at all this is an error too.
+///
+/// Positions are needed only for errors, and a positioned parse costs several times an
+/// unpositioned one: the sources are loaded from unpositioned trees first, and only when that
+/// finds a problem are they loaded again from positioned trees, whose diagnostics are the ones
+/// returned. Nothing but messages reads a position, so both loads find problems alike.
 pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<Config, Diagnostics> {
+    load_with(sources, env, yaml::parse_unpositioned)
+        .or_else(|_| load_with(sources, env, yaml::parse))
+}
+
+/// [`load_sources`] with the given YAML parser. With more than one file and more than one
+/// core, a second thread parses the next files while this one compiles (at most two parsed
+/// trees wait, so memory stays that of a few files).
+fn load_with(sources: &[Source], env: EnvLookup<'_>, parse: Parse) -> Result<Config, Diagnostics> {
+    let parallel =
+        sources.len() > 1 && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if !parallel {
+        let trees = sources.iter().map(|s| parse(&s.name, &s.text));
+        return compile_all(sources, trees, env);
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        scope.spawn(move || {
+            for s in sources {
+                if tx.send(parse(&s.name, &s.text)).is_err() {
+                    return;
+                }
+            }
+        });
+        compile_all(sources, rx.into_iter(), env)
+    })
+}
+
+/// A YAML parser: positioned or not.
+type Parse = fn(&str, &str) -> Result<crate::config::yaml::Node, Diagnostic>;
+
+/// Compile the parsed `trees` of `sources` (in the same order) and check across them.
+fn compile_all(
+    sources: &[Source],
+    trees: impl Iterator<Item = Result<crate::config::yaml::Node, Diagnostic>>,
+    env: EnvLookup<'_>,
+) -> Result<Config, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut config = Config::default();
     let mut seen: Vec<(String, String, usize)> = Vec::new();
@@ -58,8 +100,8 @@ pub fn load_sources(sources: &[Source], env: EnvLookup<'_>) -> Result<Config, Di
             "no spec files found (*.yaml, *.yml)",
         ));
     }
-    for source in sources {
-        let root = match yaml::parse(&source.name, &source.text) {
+    for (source, tree) in sources.iter().zip(trees) {
+        let root = match tree {
             Ok(root) => root,
             Err(d) => {
                 diags.push(d);
