@@ -272,6 +272,66 @@ fn a_read_only_reader_sees_a_live_writer() {
 }
 
 #[test]
+fn batches_are_written_when_due_and_when_full_without_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = HistoryOptions {
+        flush_every: std::time::Duration::from_millis(200),
+        batch_max: 3,
+        ..HistoryOptions::default()
+    };
+    let recorder = Recorder::open(dir.path(), options, Counters::default()).unwrap();
+    let reader = recorder.reader();
+    let written_within = |n: i64, within: std::time::Duration| {
+        let started = std::time::Instant::now();
+        loop {
+            let count = reader.with(|db| db.raw_count().unwrap());
+            if count >= n || started.elapsed() >= within {
+                return count;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    // Idle since it started (it pruned, then sleeps until the next prune an hour away): the
+    // first run of a batch must still be written once the batch is due.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    recorder.record_run(recent(0));
+    assert_eq!(written_within(1, std::time::Duration::from_secs(10)), 1);
+    // A full batch is written at once, before it is due.
+    let long = HistoryOptions {
+        flush_every: std::time::Duration::from_secs(3600),
+        batch_max: 3,
+        ..HistoryOptions::default()
+    };
+    drop(recorder);
+    let recorder = Recorder::open(dir.path(), long, Counters::default()).unwrap();
+    let reader = recorder.reader();
+    for at in [60, 120] {
+        recorder.record_run(recent(at));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        reader.with(|db| db.raw_count().unwrap()),
+        1,
+        "two runs wait"
+    );
+    recorder.record_run(recent(180));
+    let started = std::time::Instant::now();
+    while reader.with(|db| db.raw_count().unwrap()) < 4
+        && started.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(reader.with(|db| db.raw_count().unwrap()), 4);
+    // Closing writes what waits.
+    recorder.record_run(recent(240));
+    recorder.close();
+    assert_eq!(
+        Db::open_read_only(dir.path()).unwrap().raw_count().unwrap(),
+        5
+    );
+}
+
+#[test]
 fn one_at_a_time_and_all_at_once_agree() {
     let dir = tempfile::tempdir().unwrap();
     let mut ingest = Ingest::new(Db::open(dir.path()).unwrap()).unwrap();

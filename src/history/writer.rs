@@ -5,8 +5,8 @@
 //! once an hour, a chunk at a time between batches.
 
 use std::path::Path;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -55,17 +55,40 @@ pub struct Counters {
     pub dropped: Counter,
 }
 
-enum Msg {
-    Run(Box<Run>),
-    /// Write what is queued, then answer.
-    Flush(SyncSender<()>),
+/// What the recorder hands the writer thread. Recording only takes the lock and pushes: the
+/// writer is woken when a batch is due, not per run (a wake-up per run cost the daemon more CPU
+/// than writing the runs).
+#[derive(Default)]
+struct Queue {
+    runs: Vec<Run>,
+    /// When the oldest queued run came.
+    oldest: Option<Instant>,
+    /// Callers of [`Recorder::flush`] waiting for what was queued before them to be written.
+    flushes: Vec<SyncSender<()>>,
+    /// Set by [`Recorder::close`]: write what is queued and stop.
+    closed: bool,
+}
+
+/// The queue and the bell the writer waits on.
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    bell: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// See the module documentation. Dropping it (or [`Recorder::close`]) writes what is queued
 /// and stops the thread.
 pub struct Recorder {
-    /// The queue; `None` once closed.
-    tx: Mutex<Option<SyncSender<Msg>>>,
+    shared: Arc<Shared>,
+    /// Runs waiting at most ([`HistoryOptions::queue`]), and when to wake the writer early.
+    queue_max: usize,
+    batch_max: usize,
     /// The writer thread, joined by `close`.
     thread: Mutex<Option<JoinHandle<()>>>,
     /// A read-only connection for the endpoints.
@@ -85,17 +108,23 @@ impl Recorder {
     ) -> Result<Arc<Recorder>, HistoryError> {
         let ingest = Ingest::new(Db::open(dir)?)?;
         let reader = Arc::new(Reader::new(Db::open_query_only(dir)?));
-        let (tx, rx) = std::sync::mpsc::sync_channel(options.queue.max(1));
+        let shared = Arc::new(Shared::default());
         let errors = counters.write_errors.clone();
-        let thread = std::thread::Builder::new()
-            .name("dcrawl-history".into())
-            .spawn(move || write_loop(ingest, rx, &options, &errors))
-            .map_err(|source| HistoryError::Dir {
-                path: dir.display().to_string(),
-                source,
-            })?;
+        let (queue_max, batch_max) = (options.queue.max(1), options.batch_max.max(1));
+        let thread = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("dcrawl-history".into())
+                .spawn(move || write_loop(ingest, &shared, &options, &errors))
+                .map_err(|source| HistoryError::Dir {
+                    path: dir.display().to_string(),
+                    source,
+                })?
+        };
         Ok(Arc::new(Recorder {
-            tx: Mutex::new(Some(tx)),
+            shared,
+            queue_max,
+            batch_max,
             thread: Mutex::new(Some(thread)),
             reader,
             counters,
@@ -116,14 +145,24 @@ impl Recorder {
 
     /// Queue one run. Never blocks: a full queue drops it and counts it.
     pub fn record_run(&self, run: Run) {
-        let sent = match &*self.tx.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(tx) => tx.try_send(Msg::Run(Box::new(run))),
-            None => return self.dropped("history is closed"),
-        };
-        match sent {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => self.dropped("the history queue is full"),
-            Err(TrySendError::Disconnected(_)) => self.dropped("the history writer has stopped"),
+        let mut queue = self.shared.lock();
+        if queue.closed {
+            drop(queue);
+            return self.dropped("history is closed");
+        }
+        if queue.runs.len() >= self.queue_max {
+            drop(queue);
+            return self.dropped("the history queue is full");
+        }
+        // The writer is woken for the first run of a batch (it then sleeps until the batch is
+        // due) and for a full batch, not for every run.
+        let first = queue.oldest.is_none();
+        queue.runs.push(run);
+        queue.oldest.get_or_insert_with(Instant::now);
+        let full = queue.runs.len() >= self.batch_max;
+        drop(queue);
+        if first || full {
+            self.shared.bell.notify_one();
         }
     }
 
@@ -143,18 +182,21 @@ impl Recorder {
     /// async workers.
     pub fn flush(&self) {
         let (done, wait) = std::sync::mpsc::sync_channel(1);
-        let sent = match &*self.tx.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(tx) => tx.send(Msg::Flush(done)).is_ok(),
-            None => false,
-        };
-        if sent {
-            let _ = wait.recv();
+        {
+            let mut queue = self.shared.lock();
+            if queue.closed {
+                return;
+            }
+            queue.flushes.push(done);
         }
+        self.shared.bell.notify_one();
+        let _ = wait.recv();
     }
 
     /// Write what is queued and stop the writer thread. Blocks: call it off the async workers.
     pub fn close(&self) {
-        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        self.shared.lock().closed = true;
+        self.shared.bell.notify_one();
         let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(thread) = thread
             && thread.join().is_err()
@@ -170,41 +212,54 @@ impl Drop for Recorder {
     }
 }
 
-/// The writer thread: collect runs until the oldest has waited `flush_every` or `batch_max`
-/// are waiting, write them; prune when due, one chunk per turn; stop when the queue closes.
-fn write_loop(mut ingest: Ingest, rx: Receiver<Msg>, options: &HistoryOptions, errors: &Counter) {
+/// The writer thread: wait until the oldest queued run has waited `flush_every`, `batch_max`
+/// are waiting, a flush is asked for or the recorder closes; write the batch; prune when due,
+/// one chunk per turn; stop once closed and written.
+fn write_loop(mut ingest: Ingest, shared: &Shared, options: &HistoryOptions, errors: &Counter) {
     let mut batch: Vec<Run> = Vec::new();
-    let mut oldest: Option<Instant> = None;
     let mut next_prune = Instant::now();
     let mut pruning = false;
     loop {
-        let wait = match oldest {
-            Some(t) => options.flush_every.saturating_sub(t.elapsed()),
-            None if pruning => Duration::ZERO,
-            None => next_prune.saturating_duration_since(Instant::now()),
+        let (flushes, closed) = {
+            let mut queue = shared.lock();
+            loop {
+                let now = Instant::now();
+                let batch_due = queue.oldest.is_some_and(|t| now >= t + options.flush_every)
+                    || queue.runs.len() >= options.batch_max;
+                let prune_due = queue.oldest.is_none() && (pruning || now >= next_prune);
+                if queue.closed || !queue.flushes.is_empty() || batch_due || prune_due {
+                    break;
+                }
+                let until = match queue.oldest {
+                    Some(t) => t + options.flush_every,
+                    None => next_prune,
+                };
+                queue = shared
+                    .bell
+                    .wait_timeout(queue, until.saturating_duration_since(now))
+                    .map_or_else(|p| p.into_inner().0, |(q, _)| q);
+            }
+            if queue
+                .oldest
+                .is_some_and(|t| t.elapsed() >= options.flush_every)
+                || queue.runs.len() >= options.batch_max
+                || queue.closed
+                || !queue.flushes.is_empty()
+            {
+                std::mem::swap(&mut batch, &mut queue.runs);
+                queue.oldest = None;
+            }
+            (std::mem::take(&mut queue.flushes), queue.closed)
         };
-        let mut flush_now = None;
-        match rx.recv_timeout(wait) {
-            Ok(Msg::Run(run)) => {
-                oldest.get_or_insert_with(Instant::now);
-                batch.push(*run);
-            }
-            Ok(Msg::Flush(done)) => flush_now = Some(done),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                write(&mut ingest, &mut batch, errors);
-                return;
-            }
-        }
-        let due = oldest.is_some_and(|t| t.elapsed() >= options.flush_every);
-        if flush_now.is_some() || due || batch.len() >= options.batch_max {
-            write(&mut ingest, &mut batch, errors);
-            oldest = None;
-        }
-        if let Some(done) = flush_now {
+        write(&mut ingest, &mut batch, errors);
+        for done in flushes {
             let _ = done.send(());
         }
-        if oldest.is_none() && (pruning || Instant::now() >= next_prune) {
+        if closed {
+            return;
+        }
+        let idle = shared.lock().oldest.is_none();
+        if idle && (pruning || Instant::now() >= next_prune) {
             if !pruning {
                 next_prune = Instant::now() + options.prune_every;
             }
