@@ -19,7 +19,9 @@ use dcrawl::shard::Shard;
 use dcrawl::spec::{self, Diagnostics};
 
 /// mimalloc instead of the system allocator: evaluating thousands of 40 KB pages a second is
-/// allocation-heavy, and glibc's malloc showed up as a fifth of the CPU profile.
+/// allocation-heavy, and glibc's malloc showed up as a fifth of the CPU profile. Built without
+/// transparent huge pages (`no_thp`): with them, a daemon of 10,000 targets kept ~20 MB more
+/// resident in partly used 2 MB pages, for no measurable speed (BENCHMARKS.md, W5).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -204,6 +204,16 @@ pub struct Share {
 }
 
 impl Share {
+    /// The share of a shard that is the only one (`shard.count() == 1`): every target.
+    pub fn whole(shard: Shard, config: &Config) -> Share {
+        let total = config.targets().count();
+        Share {
+            shard,
+            owned: total,
+            total,
+        }
+    }
+
     /// The share of `shard` in `config`, and the configuration it keeps.
     pub fn of(shard: Shard, config: &Config) -> (Share, Config) {
         let kept = shard.select(config);

@@ -36,8 +36,9 @@ pub struct TargetState {
     pub url: String,
     /// The schedule as written.
     pub schedule: String,
-    /// The last completed run.
-    pub last: Option<CheckResult>,
+    /// The last completed run (boxed: most of a state's size, and a target that has not run
+    /// yet needs none).
+    pub last: Option<Box<CheckResult>>,
     /// Recent outcomes, oldest first, at most [`HISTORY_LEN`].
     pub history: VecDeque<PastRun>,
     /// When it runs next.
@@ -138,7 +139,7 @@ impl StatusStore {
                 state.history.pop_front();
             }
             // A crawl's passing pages are counted, not kept: the daemon holds its failures.
-            state.last = Some(result.to_keep());
+            state.last = Some(Box::new(result.to_keep()));
         }
     }
 

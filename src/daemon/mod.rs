@@ -15,7 +15,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::alert::engine::AlertEngine;
@@ -121,7 +120,7 @@ struct Running {
     /// [`Target::fingerprint`] with the labels: unchanged targets keep their task.
     fingerprint: u64,
     /// Tells the task to stop after its current run.
-    stop: watch::Sender<bool>,
+    stop: Arc<Stop>,
     /// The task.
     handle: JoinHandle<()>,
 }
@@ -184,7 +183,7 @@ impl Supervisor {
             .collect();
         for key in stale {
             if let Some(run) = self.running.remove(&key) {
-                let _ = run.stop.send(true);
+                run.stop.stop();
                 run.handle.abort();
                 self.shared.health.untrack(&key);
                 if !wanted.contains_key(&key) {
@@ -207,7 +206,7 @@ impl Supervisor {
             if self.running.contains_key(&key) {
                 continue;
             }
-            let (stop, stop_rx) = watch::channel(false);
+            let stop = Arc::new(Stop::default());
             let target = Arc::new(target.clone());
             let fingerprint = fingerprint(&target, &labels);
             let pulse = self.shared.health.track(key.clone());
@@ -216,7 +215,7 @@ impl Supervisor {
                 labels,
                 Arc::clone(&self.shared),
                 pulse,
-                stop_rx,
+                Arc::clone(&stop),
             ));
             self.running.insert(
                 key,
@@ -232,6 +231,13 @@ impl Supervisor {
     /// Adopt the targets of `shard` in `config` (every shard loads and validates all of it) and
     /// publish the share to the status page and the API.
     pub fn apply_shard(&mut self, config: &Config, shard: Shard) -> Share {
+        if shard.count() == 1 {
+            // The whole configuration: no filtered copy of it.
+            let share = Share::whole(shard, config);
+            self.apply(config);
+            self.shared.status.set_share(share);
+            return share;
+        }
         let (share, kept) = Share::of(shard, config);
         self.apply(&kept);
         self.shared.status.set_share(share);
@@ -241,7 +247,7 @@ impl Supervisor {
     /// Stop scheduling; wait up to `grace` for in-flight checks to finish.
     pub async fn shutdown(self, grace: Duration) {
         for run in self.running.values() {
-            let _ = run.stop.send(true);
+            run.stop.stop();
         }
         let handles: Vec<JoinHandle<()>> = self.running.into_values().map(|r| r.handle).collect();
         let aborts: Vec<_> = handles.iter().map(|h| h.abort_handle()).collect();
@@ -252,6 +258,38 @@ impl Supervisor {
                 a.abort();
             }
         }
+    }
+}
+
+/// Tells one target's task to stop after its current run: a flag and a bell, a fraction of a
+/// `watch` channel's 344 bytes, which 10,000 targets each carried.
+#[derive(Default)]
+struct Stop {
+    stopped: std::sync::atomic::AtomicBool,
+    bell: tokio::sync::Notify,
+}
+
+impl Stop {
+    fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.bell.notify_waiters();
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Resolves once [`Stop::stop`] has been called (at once if it already was).
+    async fn stopped(&self) {
+        let rung = self.bell.notified();
+        tokio::pin!(rung);
+        // Registered before the flag is read, so a stop in between is not missed.
+        rung.as_mut().enable();
+        if self.is_stopped() {
+            return;
+        }
+        rung.await;
     }
 }
 
@@ -271,7 +309,7 @@ async fn target_loop(
     labels: Arc<Labels>,
     shared: Arc<Shared>,
     pulse: Arc<Pulse>,
-    mut stop: watch::Receiver<bool>,
+    stop: Arc<Stop>,
 ) {
     let pulse = IdleOnDrop(pulse);
     let id = target.id();
@@ -290,13 +328,15 @@ async fn target_loop(
         pulse.0.waiting(due);
         tokio::select! {
             () = tokio::time::sleep_until(clock.instant_at(due)) => {}
-            _ = stop.changed() => return,
+            () = stop.stopped() => return,
         }
         let started = clock.now();
         pulse.0.checking(started);
         let late = (started - due).to_std().unwrap_or_default();
         shared.metrics.record_lateness(late);
-        let result = (shared.check)(Arc::clone(&target)).await;
+        // Boxed: the result is held across the awaits below, and whatever is held across an
+        // await is carried in the task of every target for its whole life.
+        let result = Box::new((shared.check)(Arc::clone(&target)).await);
         pulse.0.recording(clock.now());
         tracing::debug!(target = %id, result = result.outcome.as_str(), late_ms = late.as_secs_f64() * 1000.0, "check finished");
         if result.outcome != crate::result::Outcome::Success {
@@ -306,7 +346,9 @@ async fn target_loop(
         if let Some(png) = result.rendered.as_ref().and_then(|r| r.screenshot.clone())
             && let Some(shots) = shared.screenshots.get()
         {
-            shots.save(&target.spec, &target.name, png).await;
+            // Boxed, like the alert engine's call: an await point's state is part of every
+            // target's task for its whole life, and these are the large ones.
+            Box::pin(shots.save(&target.spec, &target.name, png)).await;
         }
         if let Some(shots) = shared.screenshots.get()
             && shots.has(&target.spec, &target.name)
@@ -322,7 +364,7 @@ async fn target_loop(
             let now = clock.now();
             let quiet = quiet::of_run(&shared, alerts, &target, &labels, &result, now);
             in_maintenance = quiet.maintenance;
-            let shown = alerts.observe(&labels, &result, quiet, now).await;
+            let shown = Box::pin(alerts.observe(&labels, &result, quiet, now)).await;
             shared
                 .status
                 .set_alert(&target.spec, &target.name, shown.as_str());
@@ -343,7 +385,7 @@ async fn target_loop(
                 .metrics
                 .record_skipped(&target.spec, &target.name, skipped);
         }
-        if *stop.borrow() {
+        if stop.is_stopped() {
             return;
         }
         after = now.max(due);

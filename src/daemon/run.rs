@@ -162,6 +162,8 @@ pub async fn run(
         state_dir = %options.state_dir.display(),
         "configuration loaded"
     );
+    // The tasks hold their own copies of the targets: the loaded ones would only take room.
+    drop(loaded);
 
     let _ = shared
         .screenshots
