@@ -3,14 +3,13 @@
 //! Served as OpenMetrics when the scraper asks for it and as the classic text format otherwise.
 //! A target's series are tracked so that all of them disappear when it is removed at reload.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::result::CheckResult;
@@ -23,42 +22,19 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
-/// Label values a target has used, so that its series can be removed with it.
-#[derive(Debug, Default)]
-struct Seen {
-    /// Assertion ids that have failed at least once.
-    assertions: BTreeSet<String>,
-    /// Extracted value names the last run set.
-    extracted: BTreeSet<String>,
-    /// Crawl page result labels that were set.
-    crawl: BTreeSet<String>,
-    /// Flow step names that were recorded.
-    steps: BTreeSet<String>,
-}
-
 /// Every dcrawl metric, registered once.
 pub struct Metrics {
     /// The registry all metrics are encoded from.
     registry: Registry,
-    check_success: Family<TargetLabels, Gauge>,
-    check_duration: Family<TargetLabels, Histogram, fn() -> Histogram>,
-    checks: Family<ResultLabels, Counter>,
+    /// The `{spec, target}` series of every target (and `dcrawl_checks`), one entry each.
+    series: Arc<Targets>,
     assertion_failures: Family<AssertionLabels, Counter>,
-    http_status_code: Family<TargetLabels, Gauge>,
-    response_size: Family<TargetLabels, Gauge>,
-    last_run: Family<TargetLabels, FloatGauge>,
-    tls_expiry: Family<TargetLabels, Gauge>,
     extracted: Family<NameLabels, FloatGauge>,
     crawl_pages: Family<ResultLabels, Gauge>,
     step_duration: Family<StepLabels, FloatGauge>,
-    render_duration: Family<TargetLabels, Histogram, fn() -> Histogram>,
     browser_processes: Gauge,
     browser_restarts: Counter,
     step_success: Family<StepLabels, Gauge>,
-    skipped_runs: Family<TargetLabels, Counter>,
-    alert_firing: Family<TargetLabels, Gauge>,
-    /// `dcrawl_maintenance{spec,target}`: 1 while a maintenance window covers the target.
-    maintenance: Family<TargetLabels, Gauge>,
     notifications: Family<ChannelLabels, Counter>,
     notifications_pending: Gauge,
     config_reload_success: Gauge,
@@ -69,13 +45,6 @@ pub struct Metrics {
     schedule_lateness: Histogram,
     /// `dcrawl_history_write_errors_total` and `dcrawl_history_dropped_runs_total`.
     history: crate::history::Counters,
-    /// Series each target has created, keyed by (spec, target).
-    seen: Mutex<HashMap<(String, String), Seen>>,
-}
-
-fn duration_histogram() -> Histogram {
-    // 5 ms .. ~41 s in 14 doubling buckets.
-    Histogram::new(exponential_buckets(0.005, 2.0, 14))
 }
 
 impl Default for Metrics {
@@ -89,24 +58,14 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
         let m = Metrics {
-            check_success: Family::default(),
-            check_duration: Family::new_with_constructor(duration_histogram),
-            checks: Family::default(),
+            series: Arc::default(),
             assertion_failures: Family::default(),
-            http_status_code: Family::default(),
-            response_size: Family::default(),
-            last_run: Family::default(),
-            tls_expiry: Family::default(),
             extracted: Family::default(),
             crawl_pages: Family::default(),
             step_duration: Family::default(),
-            render_duration: Family::new_with_constructor(duration_histogram),
             browser_processes: Gauge::default(),
             browser_restarts: Counter::default(),
             step_success: Family::default(),
-            skipped_runs: Family::default(),
-            alert_firing: Family::default(),
-            maintenance: Family::default(),
             notifications: Family::default(),
             notifications_pending: Gauge::default(),
             config_reload_success: Gauge::default(),
@@ -117,49 +76,14 @@ impl Metrics {
                 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
             ]),
             history: crate::history::Counters::default(),
-            seen: Mutex::new(HashMap::new()),
             registry: Registry::default(),
         };
         let r = &mut registry;
-        r.register(
-            "dcrawl_check_success",
-            "1 if the target's last check passed (success or warning), else 0",
-            m.check_success.clone(),
-        );
-        r.register(
-            "dcrawl_check_duration_seconds",
-            "Time to the full response body of each check",
-            m.check_duration.clone(),
-        );
-        r.register(
-            "dcrawl_checks",
-            "Check runs by result (success, warning, failure, error)",
-            m.checks.clone(),
-        );
+        r.register_collector(Box::new(TargetCollector(m.series.clone())));
         r.register(
             "dcrawl_assertion_failures",
             "Failed assertions by assertion id",
             m.assertion_failures.clone(),
-        );
-        r.register(
-            "dcrawl_http_status_code",
-            "HTTP status of the target's last response (0: none)",
-            m.http_status_code.clone(),
-        );
-        r.register(
-            "dcrawl_response_size_bytes",
-            "Decompressed body size of the last response",
-            m.response_size.clone(),
-        );
-        r.register(
-            "dcrawl_last_run_timestamp_seconds",
-            "Unix time the target's last check started",
-            m.last_run.clone(),
-        );
-        r.register(
-            "dcrawl_tls_cert_expiry_timestamp_seconds",
-            "Unix time the leaf TLS certificate expires",
-            m.tls_expiry.clone(),
         );
         r.register(
             "dcrawl_extracted_value",
@@ -182,11 +106,6 @@ impl Metrics {
             m.step_success.clone(),
         );
         r.register(
-            "dcrawl_render_duration_seconds",
-            "Time a rendered target's page took in the browser",
-            m.render_duration.clone(),
-        );
-        r.register(
             "dcrawl_browser_processes",
             "Chromium processes running for render targets (browsers and their helpers)",
             m.browser_processes.clone(),
@@ -195,21 +114,6 @@ impl Metrics {
             "dcrawl_browser_restarts",
             "Browsers killed and replaced (recycled, timed out, crashed or over memory)",
             m.browser_restarts.clone(),
-        );
-        r.register(
-            "dcrawl_skipped_runs",
-            "Scheduled runs skipped because the previous run was still in flight",
-            m.skipped_runs.clone(),
-        );
-        r.register(
-            "dcrawl_alert_firing",
-            "1 while the target's alert is firing, else 0",
-            m.alert_firing.clone(),
-        );
-        r.register(
-            "dcrawl_maintenance",
-            "1 while a maintenance window of the alert files covers the target, else 0",
-            m.maintenance.clone(),
         );
         r.register(
             "dcrawl_notifications",
@@ -278,53 +182,46 @@ impl Metrics {
 
     /// Record one check result of a target.
     pub fn record(&self, r: &CheckResult) {
-        let t = TargetLabels {
-            spec: r.spec.clone(),
-            target: r.target.clone(),
-        };
         // A warning is not a failure: the check passed, with warnings.
         let success = !r.outcome.is_failing();
-        self.check_success.get_or_create(&t).set(i64::from(success));
-        self.check_duration
-            .get_or_create(&t)
-            .observe(r.duration.as_secs_f64());
-        self.checks
-            .get_or_create(&ResultLabels {
-                spec: r.spec.clone(),
-                target: r.target.clone(),
-                result: r.outcome.as_str().into(),
-            })
-            .inc();
-        self.http_status_code
-            .get_or_create(&t)
-            .set(r.status.map_or(0, i64::from));
-        // Size, certificate expiry and extracted values are those of the last run: a run that
-        // did not measure one (an error, a value not found) removes its series, so that no
-        // stale value passes for a current one.
-        match r.response_size {
-            Some(size) => {
-                let size = i64::try_from(size).unwrap_or(i64::MAX);
-                self.response_size.get_or_create(&t).set(size);
-            }
-            None => {
-                self.response_size.remove(&t);
-            }
-        }
         let started = r
             .started_at
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        self.last_run.get_or_create(&t).set(started);
-        match r.tls_not_after {
-            Some(not_after) => {
-                self.tls_expiry.get_or_create(&t).set(not_after);
+        let bounds = self.series.bounds();
+        self.series.with(&r.spec, &r.target, |series| {
+            series.success = Some(i64::from(success));
+            series
+                .duration
+                .get_or_insert_default()
+                .observe(bounds, r.duration.as_secs_f64());
+            if let Some(i) = RESULTS.iter().position(|x| *x == r.outcome.as_str()) {
+                *series.checks[i].get_or_insert(0) += 1;
             }
-            None => {
-                self.tls_expiry.remove(&t);
+            series.status = Some(r.status.map_or(0, i64::from));
+            // Size, certificate expiry and extracted values are those of the last run: a run
+            // that did not measure one (an error, a value not found) removes its series, so
+            // that no stale value passes for a current one.
+            series.size = r
+                .response_size
+                .map(|size| i64::try_from(size).unwrap_or(i64::MAX));
+            series.last_run = Some(started);
+            series.tls_expiry = r.tls_not_after;
+            if let Some(rendered) = &r.rendered {
+                series
+                    .render
+                    .get_or_insert_default()
+                    .observe(bounds, rendered.duration.as_secs_f64());
             }
+            self.record_keyed(r, &mut series.seen);
+        });
+        if let Some(crawl) = &r.crawl {
+            self.record_crawl(&r.spec, &r.target, crawl.ok, crawl.failed);
         }
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = seen.entry((r.spec.clone(), r.target.clone())).or_default();
+    }
+
+    /// The series of `r` with a third label: failed assertions, extracted values, flow steps.
+    fn record_keyed(&self, r: &CheckResult, entry: &mut Seen) {
         for f in &r.failures {
             self.assertion_failures
                 .get_or_create(&AssertionLabels {
@@ -355,11 +252,6 @@ impl Metrics {
                 .set(*value);
             entry.extracted.insert(name.clone());
         }
-        if let Some(rendered) = &r.rendered {
-            self.render_duration
-                .get_or_create(&t)
-                .observe(rendered.duration.as_secs_f64());
-        }
         for step in r.steps.iter().flatten() {
             let labels = StepLabels {
                 spec: r.spec.clone(),
@@ -377,29 +269,23 @@ impl Metrics {
             }
             entry.steps.insert(step.name.clone());
         }
-        drop(seen);
-        if let Some(crawl) = &r.crawl {
-            self.record_crawl(&r.spec, &r.target, crawl.ok, crawl.failed);
-        }
     }
 
     /// Record the page counts of a crawl run.
     pub fn record_crawl(&self, spec: &str, target: &str, ok: u64, failed: u64) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = seen
-            .entry((spec.to_string(), target.to_string()))
-            .or_default();
-        for (result, n) in [("ok", ok), ("failed", failed)] {
-            let labels = ResultLabels {
-                spec: spec.into(),
-                target: target.into(),
-                result: result.into(),
-            };
-            self.crawl_pages
-                .get_or_create(&labels)
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
-            entry.crawl.insert(result.to_string());
-        }
+        self.series.with(spec, target, |series| {
+            for (result, n) in [("ok", ok), ("failed", failed)] {
+                let labels = ResultLabels {
+                    spec: spec.into(),
+                    target: target.into(),
+                    result: result.into(),
+                };
+                self.crawl_pages
+                    .get_or_create(&labels)
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+                series.seen.crawl.insert(result.to_string());
+            }
+        });
     }
 
     /// The browsers' process count and restarts so far (a counter only moves up).
@@ -419,32 +305,23 @@ impl Metrics {
 
     /// A scheduled run of the target was skipped (the previous one was still in flight).
     pub fn record_skipped(&self, spec: &str, target: &str, n: u64) {
-        self.skipped_runs
-            .get_or_create(&TargetLabels {
-                spec: spec.into(),
-                target: target.into(),
-            })
-            .inc_by(n);
+        self.series.with(spec, target, |series| {
+            *series.skipped.get_or_insert(0) += n;
+        });
     }
 
     /// Set whether the target's alert is firing.
     pub fn set_alert_firing(&self, spec: &str, target: &str, firing: bool) {
-        self.alert_firing
-            .get_or_create(&TargetLabels {
-                spec: spec.into(),
-                target: target.into(),
-            })
-            .set(i64::from(firing));
+        self.series.with(spec, target, |series| {
+            series.alert_firing = Some(i64::from(firing));
+        });
     }
 
     /// Set whether a maintenance window covers the target.
     pub fn set_maintenance(&self, spec: &str, target: &str, on: bool) {
-        self.maintenance
-            .get_or_create(&TargetLabels {
-                spec: spec.into(),
-                target: target.into(),
-            })
-            .set(i64::from(on));
+        self.series.with(spec, target, |series| {
+            series.maintenance = Some(i64::from(on));
+        });
     }
 
     /// Count one delivery attempt of a notification.
@@ -489,35 +366,7 @@ impl Metrics {
 
     /// Remove every series of a target (it was removed from the configuration).
     pub fn remove_target(&self, spec: &str, target: &str) {
-        let t = TargetLabels {
-            spec: spec.into(),
-            target: target.into(),
-        };
-        for family in [
-            &self.check_success,
-            &self.http_status_code,
-            &self.response_size,
-            &self.tls_expiry,
-            &self.alert_firing,
-            &self.maintenance,
-        ] {
-            family.remove(&t);
-        }
-        self.check_duration.remove(&t);
-        self.last_run.remove(&t);
-        self.skipped_runs.remove(&t);
-        for result in ["success", "warning", "failure", "error"] {
-            self.checks.remove(&ResultLabels {
-                spec: spec.into(),
-                target: target.into(),
-                result: result.into(),
-            });
-        }
-        let seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(spec.to_string(), target.to_string()));
+        let seen = self.series.remove(spec, target);
         if let Some(seen) = seen {
             for assertion in seen.assertions {
                 self.assertion_failures.remove(&AssertionLabels {
@@ -577,6 +426,7 @@ impl Metrics {
 
 mod exposition;
 mod labels;
+mod targets;
 #[cfg(test)]
 mod tests;
 
@@ -586,3 +436,4 @@ use labels::{
     AssertionLabels, ChannelLabels, NameLabels, ResultLabels, ShardLabels, StepLabels,
     VersionLabels,
 };
+use targets::{RESULTS, Seen, TargetCollector, Targets};

@@ -17,11 +17,10 @@ mod extract;
 pub mod html;
 mod http;
 pub mod json;
+mod json_prune;
 mod markup;
 mod show;
 pub mod stream;
-
-use serde_json::Value;
 
 use crate::fetch::Response;
 use markup::Markup;
@@ -156,9 +155,13 @@ fn evaluate_at(
     } else {
         None
     };
+    let mut json_failures = Vec::new();
     let json = if needs_json {
-        match serde_json::from_str::<Value>(&text) {
-            Ok(v) => Some(v),
+        match json::document(&text, expect, extract) {
+            Ok((doc, failed)) => {
+                json_failures = failed;
+                Some(doc)
+            }
             Err(e) => {
                 add_error(&mut ev.error, json_error(&e));
                 None
@@ -179,13 +182,7 @@ fn evaluate_at(
             }
         }
     }
-    if let Some(doc) = &json {
-        for a in &expect.json {
-            let failed = json::assert(a, doc);
-            ev.failures
-                .extend(failed.map(|f| f.with_severity(a.severity)));
-        }
-    }
+    ev.failures.extend(json_failures);
     for (j, ex) in extract.iter().enumerate() {
         let view = markup.as_ref().and_then(|m| m.extraction(j));
         match extract::extract(ex, view, json.as_ref()) {

@@ -160,3 +160,114 @@ fn a_warning_passes_and_maintenance_is_a_gauge_removed_with_the_target() {
     let text = m.encode_text();
     assert!(!text.contains("target=\"home\""), "{text}");
 }
+
+/// The per-target series come out as prometheus-client's own families write the same values
+/// (the reference: a `Family` per metric, as dcrawl kept them before).
+#[test]
+fn target_series_encode_as_families_of_the_same_values_do() {
+    use labels::ResultLabels;
+    type Hist = Family<TargetLabels, Histogram, fn() -> Histogram>;
+    fn hist() -> Histogram {
+        Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+            0.005, 2.0, 14,
+        ))
+    }
+    let m = Metrics::new();
+    let mut cart = result("cart", Outcome::Error);
+    (cart.status, cart.response_size, cart.tls_not_after) = (None, None, None);
+    cart.duration = Duration::from_secs(100);
+    m.record(&result("home", Outcome::Failure));
+    let mut again = result("home", Outcome::Success);
+    again.duration = Duration::from_micros(7_500);
+    m.record(&again);
+    m.record(&cart);
+    m.record_skipped("shop", "cart", 3);
+    m.set_alert_firing("shop", "home", true);
+    m.set_maintenance("shop", "cart", false);
+
+    let t = |target: &str| TargetLabels {
+        spec: "shop".into(),
+        target: target.into(),
+    };
+    let mut reference = Registry::default();
+    let [
+        success,
+        duration,
+        checks,
+        status,
+        size,
+        last,
+        tls,
+        render,
+        skipped,
+        firing,
+        maint,
+    ] = targets::FAMILIES;
+    let gauge = |reference: &mut Registry, (name, help, _), set: &[(&str, i64)]| {
+        let f: Family<TargetLabels, Gauge> = Family::default();
+        for (target, v) in set {
+            f.get_or_create(&t(target)).set(*v);
+        }
+        reference.register(name, help, f);
+    };
+    gauge(&mut reference, success, &[("home", 1), ("cart", 0)]);
+    let d: Hist = Family::new_with_constructor(hist);
+    d.get_or_create(&t("home")).observe(0.042);
+    d.get_or_create(&t("home")).observe(0.0075);
+    d.get_or_create(&t("cart")).observe(100.0);
+    reference.register(duration.0, duration.1, d);
+    let c: Family<ResultLabels, Counter> = Family::default();
+    for (target, r) in [("home", "failure"), ("home", "success"), ("cart", "error")] {
+        c.get_or_create(&ResultLabels {
+            spec: "shop".into(),
+            target: target.into(),
+            result: r.into(),
+        })
+        .inc();
+    }
+    reference.register(checks.0, checks.1, c);
+    gauge(&mut reference, status, &[("home", 200), ("cart", 0)]);
+    gauge(&mut reference, size, &[("home", 1234)]);
+    let l: Family<TargetLabels, FloatGauge> = Family::default();
+    l.get_or_create(&t("home")).set(1_800_000_000.0);
+    l.get_or_create(&t("cart")).set(1_800_000_000.0);
+    reference.register(last.0, last.1, l);
+    gauge(&mut reference, tls, &[("home", 1_900_000_000)]);
+    reference.register(render.0, render.1, Hist::new_with_constructor(hist));
+    let s: Family<TargetLabels, Counter> = Family::default();
+    s.get_or_create(&t("cart")).inc_by(3);
+    reference.register(skipped.0, skipped.1, s);
+    gauge(&mut reference, firing, &[("home", 1)]);
+    gauge(&mut reference, maint, &[("cart", 0)]);
+    let mut want = String::new();
+    prometheus_client::encoding::text::encode(&mut want, &reference).unwrap();
+
+    let names: Vec<&str> = targets::FAMILIES.iter().map(|f| f.0).collect();
+    let family = |line: &str| -> String {
+        let name = line
+            .strip_prefix("# HELP ")
+            .or_else(|| line.strip_prefix("# TYPE "))
+            .unwrap_or(line);
+        let name = name.split(['{', ' ']).next().unwrap_or("");
+        ["_bucket", "_sum", "_count", "_total"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|n| names.contains(n)))
+            .unwrap_or(name)
+            .to_string()
+    };
+    let lines = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| names.contains(&family(l).as_str()))
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let want = lines(&want);
+    assert_eq!(
+        want.len(),
+        10 * 2 + 2 + 2 * 17 + 3 + 2 + 1 + 2 + 1 + 1 + 1 + 1
+    );
+    assert_eq!(lines(&m.encode_openmetrics()), want);
+}
