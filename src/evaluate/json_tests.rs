@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::model::exprs::compile_jsonpath;
-use crate::model::{Check, CheckOp, CountRange, JsonType, MatchMode, Severity};
+use crate::model::{Check, CheckOp, CountRange, Expect, JsonType, MatchMode, Severity};
 
 fn doc() -> Value {
     json!({
@@ -156,4 +156,39 @@ fn query_returns_nodes_in_order() {
     let p = compile_jsonpath("$.items[?@.price > 0].price").unwrap();
     let got: Vec<&Value> = query(&p, &d);
     assert_eq!(got, [&json!(3), &json!(7)]);
+}
+
+/// `document`: a passing target gets the pruned tree; a failing one the whole document, so its
+/// message is the one the whole document gives.
+#[test]
+fn a_failure_on_the_pruned_tree_is_judged_on_the_whole_document() {
+    let text = doc().to_string();
+    let shape = assertion("$.items", Some(vec![CheckOp::Type(JsonType::Array)]));
+    let expect = Expect {
+        json: vec![shape],
+        ..Expect::default()
+    };
+    let (pruned, failures) = document(&text, &expect, &[]).unwrap();
+    assert_eq!(failures, vec![]);
+    assert_eq!(pruned, json!({"items": [null, null, null, null]}));
+
+    let wrong = assertion("$.items", Some(vec![CheckOp::Type(JsonType::Object)]));
+    let want = run_on(&wrong).unwrap();
+    assert!(want.contains("\"price\""), "{want}");
+    let expect = Expect {
+        json: vec![wrong],
+        ..Expect::default()
+    };
+    let (whole, failures) = document(&text, &expect, &[]).unwrap();
+    assert_eq!(whole, doc());
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].message, want);
+    // Not JSON: the whole parse's error.
+    let err = document("{\"items\": [1,]}", &expect, &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        serde_json::from_str::<Value>("{\"items\": [1,]}")
+            .unwrap_err()
+            .to_string()
+    );
 }
