@@ -221,7 +221,12 @@ impl Metrics {
     }
 
     /// The series of `r` with a third label: failed assertions, extracted values, flow steps.
-    fn record_keyed(&self, r: &CheckResult, entry: &mut Seen) {
+    fn record_keyed(&self, r: &CheckResult, seen: &mut Option<Box<Seen>>) {
+        let keyed = !r.failures.is_empty() || !r.extracted.is_empty() || r.steps.is_some();
+        if !keyed && seen.as_ref().is_none_or(|s| s.extracted.is_empty()) {
+            return;
+        }
+        let entry = seen.get_or_insert_default();
         for f in &r.failures {
             self.assertion_failures
                 .get_or_create(&AssertionLabels {
@@ -283,7 +288,11 @@ impl Metrics {
                 self.crawl_pages
                     .get_or_create(&labels)
                     .set(i64::try_from(n).unwrap_or(i64::MAX));
-                series.seen.crawl.insert(result.to_string());
+                series
+                    .seen
+                    .get_or_insert_default()
+                    .crawl
+                    .insert(result.to_string());
             }
         });
     }

@@ -66,11 +66,13 @@ pub(super) struct Series {
     pub(super) size: Option<i64>,
     pub(super) last_run: Option<f64>,
     pub(super) tls_expiry: Option<i64>,
-    pub(super) render: Option<Hist>,
+    /// Boxed: only rendered targets have one.
+    pub(super) render: Option<Box<Hist>>,
     pub(super) skipped: Option<u64>,
     pub(super) alert_firing: Option<i64>,
     pub(super) maintenance: Option<i64>,
-    pub(super) seen: Seen,
+    /// Boxed: most targets never fail an assertion, extract, crawl or run steps.
+    pub(super) seen: Option<Box<Seen>>,
 }
 
 /// A spec's targets' [`Series`], by target name.
@@ -132,7 +134,9 @@ impl Targets {
         if targets.is_empty() {
             map.remove(spec);
         }
-        series.map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()).seen)
+        series
+            .and_then(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()).seen)
+            .map(|seen| *seen)
     }
 
     /// Encode one family: its descriptor, then each target's series where `value` gives one.
@@ -341,7 +345,7 @@ impl Collector for TargetCollector {
         t.family(
             e,
             render,
-            |s| s.render,
+            |s| s.render.as_deref().copied(),
             |sp, tg, h, f| f.histogram(&names(sp, tg), &h, b),
         )?;
         t.family(

@@ -204,8 +204,8 @@ fn target_view(name: &str, s: &TargetState, now: DateTime<Utc>) -> TargetView {
             .history
             .iter()
             .map(|h| HistoryMark {
-                class: class_of(Some(h.outcome)).0,
-                title: format!("{} {}", h.outcome.as_str(), ago(since(now, h.at))),
+                class: class_of(Some(h.outcome())).0,
+                title: format!("{} {}", h.outcome().as_str(), ago(since(now, h.at()))),
             })
             .collect(),
         uptime: None,

@@ -30,7 +30,7 @@ fn target_json(name: &str, s: &TargetState) -> Value {
         "blocked_by": s.blocked_by,
         "maintenance": s.maintenance.as_ref().map(|m| json!({"name": m.name, "until": m.until.to_rfc3339_opts(SecondsFormat::Secs, true)})),
         "silenced": s.silenced.as_ref().map(|(id, until)| json!({"id": id, "until": until.to_rfc3339_opts(SecondsFormat::Secs, true)})),
-        "history": s.history.iter().map(|h| json!({"result": h.outcome.as_str(), "at": rfc3339(h.at)})).collect::<Vec<_>>(),
+        "history": s.history.iter().map(|h| json!({"result": h.outcome().as_str(), "at": rfc3339(h.at())})).collect::<Vec<_>>(),
         "crawl": last.and_then(|r| r.crawl.as_deref()).map(crawl_json),
         "screenshot_url": s.screenshot,
         "steps": last.and_then(|r| r.steps.as_ref()).map(|steps| steps.iter().map(StepJson::of).collect::<Vec<_>>()),
