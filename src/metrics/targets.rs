@@ -139,6 +139,18 @@ impl Targets {
             .map(|seen| *seen)
     }
 
+    /// Encode a family of gauges, one per target where `value` gives one.
+    fn gauges<V: prometheus_client::encoding::EncodeGaugeValue>(
+        &self,
+        encoder: &mut DescriptorEncoder<'_>,
+        family: (&str, &str, MetricType),
+        value: impl Fn(&Series) -> Option<V>,
+    ) -> std::fmt::Result {
+        self.family(encoder, family, value, |spec, target, v, f| {
+            f.gauge(&names(spec, target), v)
+        })
+    }
+
     /// Encode one family: its descriptor, then each target's series where `value` gives one.
     fn family<T>(
         &self,
@@ -293,12 +305,7 @@ impl Collector for TargetCollector {
             firing,
             maint,
         ] = FAMILIES;
-        t.family(
-            e,
-            success,
-            |s| s.success,
-            |sp, tg, v, f| f.gauge(&names(sp, tg), v),
-        )?;
+        t.gauges(e, success, |s| s.success)?;
         t.family(
             e,
             duration,
@@ -318,30 +325,10 @@ impl Collector for TargetCollector {
                 Ok(())
             },
         )?;
-        t.family(
-            e,
-            status,
-            |s| s.status,
-            |sp, tg, v, f| f.gauge(&names(sp, tg), v),
-        )?;
-        t.family(
-            e,
-            size,
-            |s| s.size,
-            |sp, tg, v, f| f.gauge(&names(sp, tg), v),
-        )?;
-        t.family(
-            e,
-            last_run,
-            |s| s.last_run,
-            |sp, tg, v, f| f.gauge(&names(sp, tg), v),
-        )?;
-        t.family(
-            e,
-            tls,
-            |s| s.tls_expiry,
-            |sp, tg, v, f| f.gauge(&names(sp, tg), v),
-        )?;
+        t.gauges(e, status, |s| s.status)?;
+        t.gauges(e, size, |s| s.size)?;
+        t.gauges(e, last_run, |s| s.last_run)?;
+        t.gauges(e, tls, |s| s.tls_expiry)?;
         t.family(
             e,
             render,
@@ -354,18 +341,8 @@ impl Collector for TargetCollector {
             |s| s.skipped,
             |sp, tg, v, f| f.counter(&names(sp, tg), v),
         )?;
-        t.family(
-            e,
-            firing,
-            |s| s.alert_firing,
-            |sp, tg, v, f| f.gauge(&names(sp, tg), v),
-        )?;
-        t.family(
-            e,
-            maint,
-            |s| s.maintenance,
-            |sp, tg, v, f| f.gauge(&names(sp, tg), v),
-        )?;
+        t.gauges(e, firing, |s| s.alert_firing)?;
+        t.gauges(e, maint, |s| s.maintenance)?;
         Ok(())
     }
 }
