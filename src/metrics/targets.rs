@@ -219,63 +219,79 @@ impl FamilyWriter<'_, '_> {
     }
 }
 
-/// The families this collector writes, in this order: (name, help, type).
-pub(super) const FAMILIES: [(&str, &str, MetricType); 11] = [
-    (
-        "dcrawl_check_success",
-        "1 if the target's last check passed (success or warning), else 0",
-        MetricType::Gauge,
-    ),
-    (
-        "dcrawl_check_duration_seconds",
-        "Time to the full response body of each check",
-        MetricType::Histogram,
-    ),
-    (
-        "dcrawl_checks",
-        "Check runs by result (success, warning, failure, error)",
-        MetricType::Counter,
-    ),
-    (
-        "dcrawl_http_status_code",
-        "HTTP status of the target's last response (0: none)",
-        MetricType::Gauge,
-    ),
-    (
-        "dcrawl_response_size_bytes",
-        "Decompressed body size of the last response",
-        MetricType::Gauge,
-    ),
-    (
-        "dcrawl_last_run_timestamp_seconds",
-        "Unix time the target's last check started",
-        MetricType::Gauge,
-    ),
-    (
-        "dcrawl_tls_cert_expiry_timestamp_seconds",
-        "Unix time the leaf TLS certificate expires",
-        MetricType::Gauge,
-    ),
-    (
-        "dcrawl_render_duration_seconds",
-        "Time a rendered target's page took in the browser",
-        MetricType::Histogram,
-    ),
-    (
-        "dcrawl_skipped_runs",
-        "Scheduled runs skipped because the previous run was still in flight",
-        MetricType::Counter,
-    ),
-    (
-        "dcrawl_alert_firing",
-        "1 while the target's alert is firing, else 0",
-        MetricType::Gauge,
-    ),
-    (
-        "dcrawl_maintenance",
-        "1 while a maintenance window of the alert files covers the target, else 0",
-        MetricType::Gauge,
-    ),
+/// A family: (name, help, type).
+type Family = (&'static str, &'static str, MetricType);
+
+pub(super) const SUCCESS: Family = (
+    "dcrawl_check_success",
+    "1 if the target's last check passed (success or warning), else 0",
+    MetricType::Gauge,
+);
+pub(super) const DURATION: Family = (
+    "dcrawl_check_duration_seconds",
+    "Time to the full response body of each check",
+    MetricType::Histogram,
+);
+pub(super) const CHECKS: Family = (
+    "dcrawl_checks",
+    "Check runs by result (success, warning, failure, error)",
+    MetricType::Counter,
+);
+pub(super) const STATUS: Family = (
+    "dcrawl_http_status_code",
+    "HTTP status of the target's last response (0: none)",
+    MetricType::Gauge,
+);
+pub(super) const SIZE: Family = (
+    "dcrawl_response_size_bytes",
+    "Decompressed body size of the last response",
+    MetricType::Gauge,
+);
+pub(super) const LAST_RUN: Family = (
+    "dcrawl_last_run_timestamp_seconds",
+    "Unix time the target's last check started",
+    MetricType::Gauge,
+);
+pub(super) const TLS: Family = (
+    "dcrawl_tls_cert_expiry_timestamp_seconds",
+    "Unix time the leaf TLS certificate expires",
+    MetricType::Gauge,
+);
+pub(super) const RENDER: Family = (
+    "dcrawl_render_duration_seconds",
+    "Time a rendered target's page took in the browser",
+    MetricType::Histogram,
+);
+pub(super) const SKIPPED: Family = (
+    "dcrawl_skipped_runs",
+    "Scheduled runs skipped because the previous run was still in flight",
+    MetricType::Counter,
+);
+pub(super) const FIRING: Family = (
+    "dcrawl_alert_firing",
+    "1 while the target's alert is firing, else 0",
+    MetricType::Gauge,
+);
+pub(super) const MAINTENANCE: Family = (
+    "dcrawl_maintenance",
+    "1 while a maintenance window of the alert files covers the target, else 0",
+    MetricType::Gauge,
+);
+
+/// The families this collector writes (for the tests; `encode` names each).
+#[cfg(test)]
+pub(super) const FAMILIES: [Family; 11] = [
+    SUCCESS,
+    DURATION,
+    CHECKS,
+    STATUS,
+    SIZE,
+    LAST_RUN,
+    TLS,
+    RENDER,
+    SKIPPED,
+    FIRING,
+    MAINTENANCE,
 ];
 
 /// The `{spec, target}` labels.
@@ -292,29 +308,16 @@ impl Collector for TargetCollector {
         let t = &*self.0;
         let e = &mut encoder;
         let b = &t.bounds;
-        let [
-            success,
-            duration,
-            checks,
-            status,
-            size,
-            last_run,
-            tls,
-            render,
-            skipped,
-            firing,
-            maint,
-        ] = FAMILIES;
-        t.gauges(e, success, |s| s.success)?;
+        t.gauges(e, SUCCESS, |s| s.success)?;
         t.family(
             e,
-            duration,
+            DURATION,
             |s| s.duration,
             |sp, tg, h, f| f.histogram(&names(sp, tg), &h, b),
         )?;
         t.family(
             e,
-            checks,
+            CHECKS,
             |s| s.checks.iter().any(Option::is_some).then_some(s.checks),
             |sp, tg, counts, f| {
                 for (result, n) in RESULTS.iter().zip(counts) {
@@ -325,24 +328,24 @@ impl Collector for TargetCollector {
                 Ok(())
             },
         )?;
-        t.gauges(e, status, |s| s.status)?;
-        t.gauges(e, size, |s| s.size)?;
-        t.gauges(e, last_run, |s| s.last_run)?;
-        t.gauges(e, tls, |s| s.tls_expiry)?;
+        t.gauges(e, STATUS, |s| s.status)?;
+        t.gauges(e, SIZE, |s| s.size)?;
+        t.gauges(e, LAST_RUN, |s| s.last_run)?;
+        t.gauges(e, TLS, |s| s.tls_expiry)?;
         t.family(
             e,
-            render,
+            RENDER,
             |s| s.render.as_deref().copied(),
             |sp, tg, h, f| f.histogram(&names(sp, tg), &h, b),
         )?;
         t.family(
             e,
-            skipped,
+            SKIPPED,
             |s| s.skipped,
             |sp, tg, v, f| f.counter(&names(sp, tg), v),
         )?;
-        t.gauges(e, firing, |s| s.alert_firing)?;
-        t.gauges(e, maint, |s| s.maintenance)?;
+        t.gauges(e, FIRING, |s| s.alert_firing)?;
+        t.gauges(e, MAINTENANCE, |s| s.maintenance)?;
         Ok(())
     }
 }

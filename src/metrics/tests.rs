@@ -190,19 +190,10 @@ fn target_series_encode_as_families_of_the_same_values_do() {
         target: target.into(),
     };
     let mut reference = Registry::default();
-    let [
-        success,
-        duration,
-        checks,
-        status,
-        size,
-        last,
-        tls,
-        render,
-        skipped,
-        firing,
-        maint,
-    ] = targets::FAMILIES;
+    use targets::{
+        CHECKS, DURATION, FIRING, LAST_RUN, MAINTENANCE, RENDER, SIZE, SKIPPED, STATUS, SUCCESS,
+        TLS,
+    };
     let gauge = |reference: &mut Registry, (name, help, _), set: &[(&str, i64)]| {
         let f: Family<TargetLabels, Gauge> = Family::default();
         for (target, v) in set {
@@ -210,12 +201,12 @@ fn target_series_encode_as_families_of_the_same_values_do() {
         }
         reference.register(name, help, f);
     };
-    gauge(&mut reference, success, &[("home", 1), ("cart", 0)]);
+    gauge(&mut reference, SUCCESS, &[("home", 1), ("cart", 0)]);
     let d: Hist = Family::new_with_constructor(hist);
     d.get_or_create(&t("home")).observe(0.042);
     d.get_or_create(&t("home")).observe(0.0075);
     d.get_or_create(&t("cart")).observe(100.0);
-    reference.register(duration.0, duration.1, d);
+    reference.register(DURATION.0, DURATION.1, d);
     let c: Family<ResultLabels, Counter> = Family::default();
     for (target, r) in [("home", "failure"), ("home", "success"), ("cart", "error")] {
         c.get_or_create(&ResultLabels {
@@ -225,20 +216,20 @@ fn target_series_encode_as_families_of_the_same_values_do() {
         })
         .inc();
     }
-    reference.register(checks.0, checks.1, c);
-    gauge(&mut reference, status, &[("home", 200), ("cart", 0)]);
-    gauge(&mut reference, size, &[("home", 1234)]);
+    reference.register(CHECKS.0, CHECKS.1, c);
+    gauge(&mut reference, STATUS, &[("home", 200), ("cart", 0)]);
+    gauge(&mut reference, SIZE, &[("home", 1234)]);
     let l: Family<TargetLabels, FloatGauge> = Family::default();
     l.get_or_create(&t("home")).set(1_800_000_000.0);
     l.get_or_create(&t("cart")).set(1_800_000_000.0);
-    reference.register(last.0, last.1, l);
-    gauge(&mut reference, tls, &[("home", 1_900_000_000)]);
-    reference.register(render.0, render.1, Hist::new_with_constructor(hist));
+    reference.register(LAST_RUN.0, LAST_RUN.1, l);
+    gauge(&mut reference, TLS, &[("home", 1_900_000_000)]);
+    reference.register(RENDER.0, RENDER.1, Hist::new_with_constructor(hist));
     let s: Family<TargetLabels, Counter> = Family::default();
     s.get_or_create(&t("cart")).inc_by(3);
-    reference.register(skipped.0, skipped.1, s);
-    gauge(&mut reference, firing, &[("home", 1)]);
-    gauge(&mut reference, maint, &[("cart", 0)]);
+    reference.register(SKIPPED.0, SKIPPED.1, s);
+    gauge(&mut reference, FIRING, &[("home", 1)]);
+    gauge(&mut reference, MAINTENANCE, &[("cart", 0)]);
     let mut want = String::new();
     prometheus_client::encoding::text::encode(&mut want, &reference).unwrap();
 
