@@ -8,7 +8,7 @@
 //! float or a radix or underscored integer, a key that is not a plain word, nesting or sizes near
 //! a budget — makes it return `None`, and the caller parses the file with serde-saphyr, which
 //! then also reports the error. Its events and options are serde-saphyr's, so a file it accepts
-//! is one serde-saphyr accepts too (tests/yaml_fast.rs compares both on every YAML file of the
+//! is one serde-saphyr accepts too (yaml_fast_tests.rs compares both on every YAML file of the
 //! repository and on tricky snippets).
 
 use std::borrow::Cow;
