@@ -12,7 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::result::CheckResult;
+use crate::result::{CheckResult, Outcome};
 
 /// Content-Type of the OpenMetrics exposition.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -195,7 +195,7 @@ impl Metrics {
                 .duration
                 .get_or_insert_default()
                 .observe(bounds, r.duration.as_secs_f64());
-            if let Some(i) = RESULTS.iter().position(|x| *x == r.outcome.as_str()) {
+            if let Some(i) = Outcome::ALL.iter().position(|o| *o == r.outcome) {
                 *series.checks[i].get_or_insert(0) += 1;
             }
             series.status = Some(r.status.map_or(0, i64::from));
@@ -445,4 +445,4 @@ use labels::{
     AssertionLabels, ChannelLabels, NameLabels, ResultLabels, ShardLabels, StepLabels,
     VersionLabels,
 };
-use targets::{RESULTS, Seen, TargetCollector, Targets};
+use targets::{Seen, TargetCollector, Targets};

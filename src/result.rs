@@ -24,6 +24,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, best to worst (the order of the enum).
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Success,
+        Outcome::Warning,
+        Outcome::Failure,
+        Outcome::Error,
+    ];
+
     /// The verdict on a response: `error` when it was unusable, else `failure` when an
     /// assertion failed, else `warning` when only `severity: warning` assertions failed, else
     /// `success`. Every kind of check decides by this one rule.

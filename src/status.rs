@@ -32,23 +32,13 @@ impl PastRun {
         let millis = at
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let code = match outcome {
-            Outcome::Success => 0,
-            Outcome::Warning => 1,
-            Outcome::Failure => 2,
-            Outcome::Error => 3,
-        };
+        let code = Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0) as u64;
         PastRun(millis.min(u64::MAX >> 2) << 2 | code)
     }
 
     /// Its verdict.
     pub fn outcome(self) -> Outcome {
-        match self.0 & 3 {
-            0 => Outcome::Success,
-            1 => Outcome::Warning,
-            2 => Outcome::Failure,
-            _ => Outcome::Error,
-        }
+        Outcome::ALL[(self.0 & 3) as usize]
     }
 
     /// When it started, to the millisecond.

@@ -14,8 +14,7 @@ use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::histogram::exponential_buckets;
 
-/// Results of `dcrawl_checks`, in the order of [`Series::checks`].
-pub(super) const RESULTS: [&str; 4] = ["success", "warning", "failure", "error"];
+use crate::result::Outcome;
 
 /// Buckets of the duration histograms: 5 ms .. ~41 s in 14 doubling buckets, then `+Inf`.
 const BUCKETS: usize = 15;
@@ -60,7 +59,7 @@ pub(super) struct Seen {
 pub(super) struct Series {
     pub(super) success: Option<i64>,
     pub(super) duration: Option<Hist>,
-    /// Runs by result, as [`RESULTS`].
+    /// Runs by result, in the order of [`Outcome::ALL`].
     pub(super) checks: [Option<u64>; 4],
     pub(super) status: Option<i64>,
     pub(super) size: Option<i64>,
@@ -320,9 +319,12 @@ impl Collector for TargetCollector {
             CHECKS,
             |s| s.checks.iter().any(Option::is_some).then_some(s.checks),
             |sp, tg, counts, f| {
-                for (result, n) in RESULTS.iter().zip(counts) {
+                for (result, n) in Outcome::ALL.iter().zip(counts) {
                     if let Some(n) = n {
-                        f.counter(&[("spec", sp), ("target", tg), ("result", result)], n)?;
+                        f.counter(
+                            &[("spec", sp), ("target", tg), ("result", result.as_str())],
+                            n,
+                        )?;
                     }
                 }
                 Ok(())
