@@ -106,18 +106,14 @@ impl Targets {
                 return f(&mut series.lock().unwrap_or_else(|p| p.into_inner()));
             }
         }
+        // A target's first series: the names are copied only on this path.
         let mut map = self.by_spec.write().unwrap_or_else(|p| p.into_inner());
-        if !map.contains_key(spec) {
-            map.insert(spec.into(), HashMap::new());
-        }
         let series = map
-            .get_mut(spec)
-            .map(|t| t.entry(target.into()).or_default());
-        match series {
-            Some(series) => f(series.get_mut().unwrap_or_else(|p| p.into_inner())),
-            // Not reached: the spec's map was just made.
-            None => f(&mut Series::default()),
-        }
+            .entry(spec.into())
+            .or_default()
+            .entry(target.into())
+            .or_default();
+        f(series.get_mut().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The duration histograms' bucket bounds.
