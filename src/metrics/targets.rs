@@ -4,7 +4,7 @@
 //! a separately allocated metric per target: about 1.5 KB a target, 15 MB at 10,000 targets
 //! (heaptrack). Here a target's values sit in one [`Series`] under its names, and a
 //! [`Collector`] writes them out family by family, through the same encoder the families use,
-//! so the exposition is the same text.
+//! so the exposition has the same lines (these families now come after the registered ones).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, RwLock};
